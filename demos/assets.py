@@ -1,0 +1,23 @@
+"""Example media shipped in `assets/` (sources and licences in assets/README.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ASSETS = Path(__file__).resolve().parents[1] / "assets"
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
+AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg")
+
+
+def _files(suffixes: tuple[str, ...]) -> list[str]:
+    if not ASSETS.is_dir():
+        return []
+    return sorted(str(p) for p in ASSETS.iterdir() if p.suffix.lower() in suffixes)
+
+
+def images() -> list[str]:
+    return _files(IMAGE_SUFFIXES)
+
+
+def audio() -> list[str]:
+    return _files(AUDIO_SUFFIXES)

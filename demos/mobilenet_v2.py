@@ -1,0 +1,17 @@
+"""MobileNetV2 image classification tab.
+
+Model: MobileNetV2 1.0 at 224 px (`google/mobilenet_v2_1.0_224`), Sandler et al. 2018,
+"MobileNetV2: Inverted Residuals and Linear Bottlenecks" (arXiv:1801.04381). Weights: Google's
+TensorFlow release (Apache-2.0), ported to PyTorch by Hugging Face. The checkpoint has 1001
+classes, index 0 "background"; labels come from its own label map, so there is no off-by-one.
+"""
+
+from __future__ import annotations
+
+from demos import assets, image_classification, registry
+
+SPEC = registry.get("mobilenet_v2")
+
+
+def build_tab() -> None:
+    image_classification.build_tab(SPEC, assets.images())

@@ -1,0 +1,1 @@
+"""Model code the gallery implements itself (independent reimplementations of published models)."""

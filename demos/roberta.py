@@ -1,0 +1,22 @@
+"""RoBERTa fill-mask tab.
+
+Model: RoBERTa base (`FacebookAI/roberta-base`), Liu et al. 2019, "RoBERTa: A Robustly Optimized
+BERT Pretraining Approach" (arXiv:1907.11692). Weights: MIT, Facebook AI. Same masked-word game as
+BERT, with a byte-level BPE vocabulary whose mask token is `<mask>` (typing `[MASK]` works too).
+"""
+
+from __future__ import annotations
+
+from demos import fill_mask, registry
+
+SPEC = registry.get("roberta")
+EXAMPLES = [
+    "The capital of France is <mask>.",
+    "The doctor picked up her <mask> and left the room.",
+    "I went to the river <mask> to watch the boats.",
+    "The goal of life is <mask>.",
+]
+
+
+def build_tab() -> None:
+    fill_mask.build_tab(SPEC, EXAMPLES)

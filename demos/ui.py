@@ -1,0 +1,131 @@
+"""UI pieces every tab shares: the model card, the checkpoint picker, run info, error handling."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import inspect
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import gradio as gr
+
+from demos import runtime
+from demos.errors import GalleryError
+from demos.registry import DemoSpec
+
+log = logging.getLogger(__name__)
+
+
+# errors
+
+
+def _user_error(spec: DemoSpec, exc: BaseException) -> gr.Error:
+    if isinstance(exc, gr.Error):
+        return exc
+    if isinstance(exc, GalleryError):
+        return gr.Error(str(exc), title=spec.title)
+    # Unexpected: the traceback stays in the server log; the user gets a short readable line.
+    log.exception("unexpected error in the %s tab", spec.key)
+    return gr.Error(
+        f"{spec.title} hit an unexpected {type(exc).__name__}; the details are in the server log. "
+        f"Other tabs are not affected; try another input.",
+        title=spec.title,
+    )
+
+
+def guarded(spec: DemoSpec) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Wrap a handler (plain or generator) so that every failure reaches the user as `gr.Error`."""
+
+    def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
+        if inspect.isgeneratorfunction(fn):
+
+            @functools.wraps(fn)
+            def gen_wrapper(*args: Any, **kwargs: Any) -> Any:
+                try:
+                    yield from fn(*args, **kwargs)
+                except Exception as exc:
+                    raise _user_error(spec, exc) from None
+
+            return gen_wrapper
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(*args, **kwargs)
+            except Exception as exc:
+                raise _user_error(spec, exc) from None
+
+        return wrapper
+
+    return wrap
+
+
+# components
+
+
+def model_card(spec: DemoSpec) -> gr.Markdown:
+    card = spec.card
+    return gr.Markdown(
+        f"**{spec.title}** · {card.authors}, {card.year} · [{card.paper}]({card.paper_url}) · "
+        f"{card.params} parameters · licence {card.licence}\n\n{card.known_for}"
+    )
+
+
+def checkpoint_picker(spec: DemoSpec) -> gr.Dropdown:
+    """The registry's sizes; `GALLERY_<KEY>_MODEL` (a hub id or local path) is the preselection."""
+    current = spec.checkpoint()
+    choices = [(c.label, c.id) for c in spec.checkpoints]
+    if current.id not in {c.id for c in spec.checkpoints}:
+        choices.insert(0, (f"{current.id} ({spec.env_var})", current.id))
+    return gr.Dropdown(
+        choices=choices,
+        value=current.id,
+        label="Checkpoint",
+        info=f"A size from the list, a hub id, or a local path (default set by {spec.env_var}).",
+        allow_custom_value=True,
+    )
+
+
+class ImageInput(gr.Image):
+    """`gr.Image` whose upload step turns an unreadable file into a message, not a traceback.
+
+    Gradio opens every upload with PIL before the handler runs; a corrupt or non-image file
+    would fail there with an error the user never sees. Shown in the browser as a plain Image.
+    """
+
+    @classmethod
+    def get_block_name(cls) -> str:
+        return "image"
+
+    def preprocess(self, payload: Any) -> Any:
+        try:
+            return super().preprocess(payload)
+        except Exception as exc:
+            raise gr.Error(f"This file is not an image that can be read ({exc}).") from None
+
+
+def run_info() -> gr.JSON:
+    return gr.JSON(label="Run info (device, load and inference times in ms)")
+
+
+def reporter(progress: gr.Progress | None) -> runtime.Progress | None:
+    """Adapt Gradio's progress bar to the runtime's (fraction, message) callback."""
+    if progress is None:
+        return None
+
+    def report(fraction: float, message: str) -> None:
+        # Outside a Gradio event (a direct Python call) there is no bar to update.
+        with contextlib.suppress(Exception):
+            progress(fraction, desc=message)
+
+    return report
+
+
+def to_label(predictions: list[dict[str, Any]]) -> dict[str, float]:
+    """[{label, score}] → the {label: score} that `gr.Label` shows, best first."""
+    out: dict[str, float] = {}
+    for p in sorted(predictions, key=lambda p: p["score"], reverse=True):
+        out.setdefault(str(p["label"]), float(p["score"]))
+    return out

@@ -1,0 +1,48 @@
+"""Shared test fixtures: paths, offline settings, tiny models built on the fly."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+# Tests never reach the network: weights come from tiny models built in temp dirs.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+# An empty hub cache of our own: no test can pass because real weights happen to be cached.
+os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="gallery-hf-home-")
+os.environ.pop("HF_HUB_CACHE", None)
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """`../shared` beside the project (real media, reference fixtures); skip when absent."""
+    if not SHARED.is_dir():
+        pytest.skip("../shared is absent (real media and reference fixtures live there)")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoints(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Tiny random-weight checkpoints of the real architectures, one folder per demo key."""
+    from tests import tiny_models
+
+    root = tmp_path_factory.mktemp("tiny")
+    return {
+        key: getattr(tiny_models, key)(root / key)
+        for key in ("bert", "roberta", "mobilenet_v2", "vit")
+    }
+
+
+@pytest.fixture
+def tiny_env(tiny_checkpoints: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
+    """Point every demo's GALLERY_<KEY>_MODEL at its tiny checkpoint."""
+    for key, path in tiny_checkpoints.items():
+        monkeypatch.setenv(f"GALLERY_{key.upper()}_MODEL", str(path))
+    return tiny_checkpoints

@@ -1,0 +1,134 @@
+"""Device choice, precision, and the model cache (load once, evict least recently used)."""
+
+from __future__ import annotations
+
+import gc
+import threading
+import time
+import weakref
+
+import pytest
+import torch
+
+from demos import registry, runtime
+from demos.errors import ModelUnavailable
+from demos.runtime import ModelCache
+
+
+@pytest.fixture(autouse=True)
+def _fresh_device():
+    runtime.device.cache_clear()
+    yield
+    runtime.device.cache_clear()
+
+
+def test_device_override_and_precision(monkeypatch):
+    monkeypatch.setenv("GALLERY_DEVICE", "cpu")
+    assert runtime.device() == torch.device("cpu")
+    spec = registry.get("bert")
+    assert runtime.dtype_for(spec, torch.device("cpu")) == torch.float32
+    assert runtime.dtype_for(spec, torch.device("cuda")) == torch.float16
+    if not torch.cuda.is_available():
+        runtime.device.cache_clear()
+        monkeypatch.setenv("GALLERY_DEVICE", "cuda")
+        with pytest.raises(Exception, match="CUDA is not available"):
+            runtime.device()
+
+
+def test_default_device_is_cuda_then_mps_then_cpu(monkeypatch):
+    monkeypatch.delenv("GALLERY_DEVICE", raising=False)
+    expected = (
+        "cuda"
+        if torch.cuda.is_available()
+        else ("mps" if torch.backends.mps.is_available() else "cpu")
+    )
+    assert runtime.device().type == expected
+
+
+def test_concurrent_first_calls_load_once():
+    cache = ModelCache(max_loaded=2)
+    calls = []
+
+    def slow_load():
+        calls.append(threading.get_ident())
+        time.sleep(0.2)  # long enough for every thread to arrive while the load runs
+        return torch.nn.Linear(2, 2)
+
+    results = []
+    threads = [
+        threading.Thread(target=lambda: results.append(cache.get(("m", "c", "cpu"), slow_load)))
+        for _ in range(8)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1
+    assert len({id(loaded.value) for loaded, _ in results}) == 1
+    assert sorted(now for _, now in results) == [False] * 7 + [True]
+
+
+def test_least_recently_used_is_evicted_and_freed():
+    cache = ModelCache(max_loaded=2)
+    a, _ = cache.get(("a", "c", "cpu"), lambda: torch.nn.Linear(4, 4))
+    ref_a = weakref.ref(a.value)
+    del a
+    cache.get(("b", "c", "cpu"), lambda: torch.nn.Linear(4, 4))
+    cache.get(("a", "c", "cpu"), lambda: pytest.fail("a is still cached: no reload"))  # a is used
+    cache.get(("c", "c", "cpu"), lambda: torch.nn.Linear(4, 4))  # evicts b, the least recent
+    assert [k[0] for k in cache.loaded_keys()] == ["a", "c"]
+    assert ref_a() is not None
+    cache.get(("d", "c", "cpu"), lambda: torch.nn.Linear(4, 4))  # now a goes
+    assert [k[0] for k in cache.loaded_keys()] == ["c", "d"]
+    gc.collect()
+    assert ref_a() is None, "the evicted model is still referenced somewhere"
+
+
+def test_max_loaded_from_environment(monkeypatch):
+    monkeypatch.setenv("GALLERY_MAX_LOADED", "1")
+    cache = ModelCache()
+    cache.get(("a", "c", "cpu"), lambda: 1)
+    cache.get(("b", "c", "cpu"), lambda: 2)
+    assert [k[0] for k in cache.loaded_keys()] == ["b"]
+
+
+def test_failed_load_is_not_cached_and_names_the_fix(monkeypatch):
+    monkeypatch.setenv("GALLERY_DEVICE", "cpu")
+    spec = registry.get("bert")
+    attempts = []
+
+    def broken(checkpoint, device, dtype):
+        attempts.append(checkpoint.id)
+        raise OSError("We couldn't connect to 'https://huggingface.co' to load the files")
+
+    for _ in range(2):
+        with pytest.raises(ModelUnavailable) as err:
+            runtime.load_model(spec, spec.default, broken)
+    assert len(attempts) == 2  # a failure is retried next time, not remembered
+    message = str(err.value)
+    assert spec.default.id in message
+    assert "python -m demos.download bert" in message
+    assert "GALLERY_BERT_MODEL" in message
+
+
+def test_out_of_memory_message_suggests_smaller_sizes(monkeypatch):
+    monkeypatch.setenv("GALLERY_DEVICE", "cpu")
+    spec = registry.get("vit")
+
+    def oom(checkpoint, device, dtype):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    with pytest.raises(ModelUnavailable, match=r"not enough memory.*smaller size"):
+        runtime.load_model(spec, spec.default, oom)
+
+
+def test_run_info_reports_device_and_times(monkeypatch):
+    monkeypatch.setenv("GALLERY_DEVICE", "cpu")
+    spec = registry.get("bert")
+    ckpt = registry.Checkpoint(id="unit-test-model", label="x")
+    value, info = runtime.load_model(spec, ckpt, lambda c, d, t: "model")
+    assert value == "model" and info.device == "cpu" and info.dtype == "float32"
+    assert info.loaded_now and info.load_ms >= 0
+    _, again = runtime.load_model(spec, ckpt, lambda c, d, t: pytest.fail("reloaded"))
+    assert not again.loaded_now
+    assert set(again.as_dict()) >= {"device", "load_ms", "speed_ms", "checkpoint"}
