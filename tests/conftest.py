@@ -46,3 +46,21 @@ def tiny_env(tiny_checkpoints: dict[str, Path], monkeypatch: pytest.MonkeyPatch)
     for key, path in tiny_checkpoints.items():
         monkeypatch.setenv(f"GALLERY_{key.upper()}_MODEL", str(path))
     return tiny_checkpoints
+
+
+@pytest.fixture(scope="session")
+def gallery_client():
+    """A `gradio_client.Client` for the whole gallery, served in this process.
+
+    Checkpoints are read from GALLERY_<KEY>_MODEL at request time, so a test points a demo at its
+    tiny model with `monkeypatch.setenv` before calling the endpoint.
+    """
+    from gradio_client import Client
+
+    import app
+
+    app.demo.queue().launch(prevent_thread_lock=True, server_port=None, quiet=True)
+    try:
+        yield Client(app.demo.local_url, verbose=False)
+    finally:
+        app.demo.close()
