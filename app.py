@@ -17,12 +17,12 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 import argparse
 import importlib
+import importlib.util
 import logging
 
 import gradio as gr
 
-from demos import registry
-from demos.registry import DemoSpec
+from demos import overview, registry
 
 log = logging.getLogger("gallery")
 
@@ -35,16 +35,23 @@ INTRO = (
 FAMILY_TITLES = {"language": "Language", "vision": "Vision", "speech": "Speech"}
 
 
-def mount(spec: DemoSpec) -> None:
-    """Build `spec`'s tab content; if its module cannot be imported, say so in the tab."""
+# Each family ends with a tab that runs one input through all its models.
+COMPARE_MODULES = {
+    "language": "demos.compare_language",
+    "vision": "demos.compare_vision",
+    "speech": "demos.compare_speech",
+}
+
+
+def mount(module_name: str, title: str) -> None:
+    """Build a tab's content from its module; if the module cannot load, say so in the tab."""
     try:
-        module = importlib.import_module(spec.module)
-        module.build_tab()
+        importlib.import_module(module_name).build_tab()
     except Exception as exc:  # one broken demo must not take the gallery down
-        log.exception("the %s tab could not be built", spec.key)
+        log.exception("the %s tab could not be built", title)
         gr.Markdown(
-            f"### {spec.title} is unavailable\n"
-            f"Its module `{spec.module}` failed to load: `{type(exc).__name__}: {exc}`.\n\n"
+            f"### {title} is unavailable\n"
+            f"Its module `{module_name}` failed to load: `{type(exc).__name__}: {exc}`.\n\n"
             f"Reinstall the requirements (`pip install -r requirements.txt`); the other tabs work."
         )
 
@@ -52,19 +59,49 @@ def mount(spec: DemoSpec) -> None:
 def build_app() -> gr.Blocks:
     with gr.Blocks(title=TITLE) as app:
         gr.Markdown(INTRO)
-        with gr.Tabs():
+        with gr.Tabs() as top:
+            with gr.Tab("Overview", id="overview") as overview_tab:
+                buttons, states, refresh = overview.build_tab()
+            family_tabs: dict[str, gr.Tabs] = {}
             for family in registry.FAMILIES:
                 specs = registry.by_family(family)
                 if not specs:
                     continue
-                with gr.Tab(FAMILY_TITLES[family], id=family), gr.Tabs():
+                with gr.Tab(FAMILY_TITLES[family], id=family), gr.Tabs() as inner:
+                    family_tabs[family] = inner
                     for spec in specs:
                         with gr.Tab(spec.title, id=spec.key):
-                            mount(spec)
+                            mount(spec.module, spec.title)
+                    if importlib.util.find_spec(COMPARE_MODULES[family]):
+                        with gr.Tab("Compare", id=f"compare_{family}"):
+                            mount(COMPARE_MODULES[family], f"Compare {family}")
+        for key, button in buttons.items():
+            family = registry.get(key).family
+            button.click(
+                lambda family=family, key=key: (gr.Tabs(selected=family), gr.Tabs(selected=key)),
+                None,
+                [top, family_tabs[family]],
+                api_visibility="private",
+            )
+        overview_tab.select(refresh, None, states, api_visibility="private")
+        app.load(refresh, None, states, api_visibility="private")
     return app
 
 
 demo = build_app()
+
+
+def launch_options(host: str, port: int) -> dict:
+    """How the server runs: uploads capped, no error details beyond our own messages."""
+    return {
+        "server_name": host,
+        "server_port": port,
+        "css": overview.CSS,
+        # Uploads above this are refused before they reach a handler (a projector demo needs
+        # photos and a few minutes of audio, not gigabytes).
+        "max_file_size": os.environ.get("GALLERY_MAX_FILE_SIZE", "50mb"),
+        "show_error": False,  # handlers raise gr.Error with readable text; nothing else leaks
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -79,7 +116,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    demo.queue(default_concurrency_limit=2).launch(server_name=args.host, server_port=args.port)
+    demo.queue(default_concurrency_limit=2).launch(**launch_options(args.host, args.port))
 
 
 if __name__ == "__main__":

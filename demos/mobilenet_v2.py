@@ -15,3 +15,15 @@ SPEC = registry.get("mobilenet_v2")
 
 def build_tab() -> None:
     image_classification.build_tab(SPEC, assets.images())
+
+
+def predict(
+    image,
+    top_k: int = image_classification.DEFAULT_TOP_K,
+    checkpoint: str | None = None,
+    progress=None,
+):
+    """(top-k ImageNet labels best first, run info) for any image."""
+    return image_classification.classify(
+        SPEC, image_classification.ImageClassifier, image, top_k, checkpoint, progress
+    )

@@ -9,6 +9,7 @@ loaded model is shared by every request.
 
 from __future__ import annotations
 
+import functools
 import threading
 from typing import Any, Generic, TypeVar
 
@@ -28,6 +29,11 @@ class Pipeline(Generic[In, Out]):
         self.device = device
         self.dtype = dtype
         self._lock = threading.Lock()  # one forward at a time per loaded model
+
+    @functools.cached_property
+    def n_params(self) -> int:
+        """Parameter count of the model (reported with every result)."""
+        return sum(p.numel() for p in self.model.parameters())
 
     def preprocess(self, inputs: In, **params: Any) -> Any:
         raise NotImplementedError

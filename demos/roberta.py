@@ -20,3 +20,10 @@ EXAMPLES = [
 
 def build_tab() -> None:
     fill_mask.build_tab(SPEC, EXAMPLES)
+
+
+def predict(
+    text: str, top_k: int = fill_mask.DEFAULT_TOP_K, checkpoint: str | None = None, progress=None
+):
+    """(top-k words best first, run info) for `text` with one <mask> (or [MASK])."""
+    return fill_mask.predict(SPEC, text, top_k, checkpoint, progress)

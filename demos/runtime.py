@@ -81,6 +81,7 @@ class RunInfo:
     dtype: str
     load_ms: float  # how long this model took to load (when it was loaded)
     loaded_now: bool  # True when this request paid for the load
+    params: int | None = None  # parameters of the loaded model, when it says
     speed_ms: dict[str, float] = field(default_factory=dict)  # preprocess, inference, postprocess
 
     def as_dict(self) -> dict[str, Any]:
@@ -221,5 +222,6 @@ def load_model(
         dtype=str(dtype).removeprefix("torch."),
         load_ms=loaded.load_ms,
         loaded_now=now,
+        params=getattr(loaded.value, "n_params", None),
     )
     return loaded.value, info

@@ -11,7 +11,7 @@ from typing import Any
 
 import gradio as gr
 
-from demos import runtime
+from demos import runtime, zerogpu
 from demos.errors import GalleryError
 from demos.registry import DemoSpec
 
@@ -21,24 +21,31 @@ log = logging.getLogger(__name__)
 # errors
 
 
-def _user_error(spec: DemoSpec, exc: BaseException) -> gr.Error:
+def _user_error(title: str, exc: BaseException) -> gr.Error:
     if isinstance(exc, gr.Error):
         return exc
     if isinstance(exc, GalleryError):
-        return gr.Error(str(exc), title=spec.title)
+        return gr.Error(str(exc), title=title)
     # Unexpected: the traceback stays in the server log; the user gets a short readable line.
-    log.exception("unexpected error in the %s tab", spec.key)
+    log.exception("unexpected error in the %s tab", title)
     return gr.Error(
-        f"{spec.title} hit an unexpected {type(exc).__name__}; the details are in the server log. "
+        f"{title} hit an unexpected {type(exc).__name__}; the details are in the server log. "
         f"Other tabs are not affected; try another input.",
-        title=spec.title,
+        title=title,
     )
 
 
-def guarded(spec: DemoSpec) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Wrap a handler (plain or generator) so that every failure reaches the user as `gr.Error`."""
+def guarded(tab: DemoSpec | str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Wrap a handler (plain or generator) so that every failure reaches the user as `gr.Error`.
+
+    `tab` is the demo's record, or the title of a tab that is not one demo (a compare tab).
+    """
+    title = tab if isinstance(tab, str) else tab.title
 
     def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
+        return _catch(zerogpu.gpu(fn))  # the GPU (on ZeroGPU) is held only while fn runs
+
+    def _catch(fn: Callable[..., Any]) -> Callable[..., Any]:
         if inspect.isgeneratorfunction(fn):
 
             @functools.wraps(fn)
@@ -46,7 +53,7 @@ def guarded(spec: DemoSpec) -> Callable[[Callable[..., Any]], Callable[..., Any]
                 try:
                     yield from fn(*args, **kwargs)
                 except Exception as exc:
-                    raise _user_error(spec, exc) from None
+                    raise _user_error(title, exc) from None
 
             return gen_wrapper
 
@@ -55,7 +62,7 @@ def guarded(spec: DemoSpec) -> Callable[[Callable[..., Any]], Callable[..., Any]
             try:
                 return fn(*args, **kwargs)
             except Exception as exc:
-                raise _user_error(spec, exc) from None
+                raise _user_error(title, exc) from None
 
         return wrapper
 

@@ -1,0 +1,90 @@
+"""Compare tabs: one result per model, and one model's failure stays in its own column."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from gradio_client import handle_file
+from PIL import Image
+
+from demos import compare, compare_language, compare_vision
+
+
+@pytest.fixture
+def photo(tmp_path) -> str:
+    path = tmp_path / "photo.png"
+    rng = np.random.default_rng(3)
+    Image.fromarray(rng.integers(0, 255, (40, 60, 3), dtype=np.uint8)).save(path)
+    return str(path)
+
+
+def _results(output) -> list[dict]:
+    return output[-1]  # the JSON column: one entry per model, in column order
+
+
+def test_compare_language_gives_one_top_k_per_model(gallery_client, tiny_env):
+    out = gallery_client.predict(
+        "the capital of france is [MASK].", 4, api_name="/compare_language"
+    )
+    results = _results(out)
+    assert [r["model"] for r in results] == [
+        s.key for s in compare.present(compare_language.FILL_MASK)
+    ]
+    for r in results:
+        assert r["ok"], r
+        scores = [p["score"] for p in r["result"]]
+        assert len(scores) == 4 and scores == sorted(scores, reverse=True)
+        assert r["info"]["checkpoint"] == str(tiny_env[r["model"]])
+
+
+def test_compare_vision_gives_one_result_per_model(gallery_client, tiny_env, photo):
+    out = gallery_client.predict(handle_file(photo), api_name="/compare_vision")
+    results = _results(out)
+    expected = [
+        s.key for s in compare.present(compare_vision.CLASSIFIERS + compare_vision.DETECTORS)
+    ]
+    assert [r["model"] for r in results] == expected
+    classifiers = [r for r in results if r["model"] in compare_vision.CLASSIFIERS]
+    assert all(r["ok"] and len(r["result"]) == compare_vision.TOP_K for r in classifiers)
+    assert "classifiers" in out[-2]  # the agreement sentence
+
+
+def test_a_missing_model_fails_in_its_own_column(gallery_client, tiny_env, monkeypatch, photo):
+    monkeypatch.setenv("GALLERY_BERT_MODEL", "/no/such/bert")
+    results = _results(
+        gallery_client.predict("the [MASK] of france.", 3, api_name="/compare_language")
+    )
+    by_model = {r["model"]: r for r in results}
+    assert not by_model["bert"]["ok"]
+    assert "/no/such/bert" in by_model["bert"]["error"]
+    assert "GALLERY_BERT_MODEL" in by_model["bert"]["error"]
+    assert by_model["roberta"]["ok"]
+
+    monkeypatch.setenv("GALLERY_VIT_MODEL", "/no/such/vit")
+    results = _results(gallery_client.predict(handle_file(photo), api_name="/compare_vision"))
+    by_model = {r["model"]: r for r in results}
+    assert not by_model["vit"]["ok"] and "/no/such/vit" in by_model["vit"]["error"]
+    assert by_model["mobilenet_v2"]["ok"]
+
+
+def test_bad_input_to_a_compare_tab_is_one_clear_message(gallery_client, tiny_env, tmp_path):
+    bogus = tmp_path / "notes.png"
+    bogus.write_text("this is a text file renamed .png")
+    with pytest.raises(Exception, match="not an image"):
+        gallery_client.predict(handle_file(str(bogus)), api_name="/compare_vision")
+    results = _results(gallery_client.predict("no mask at all", 3, api_name="/compare_language"))
+    assert all(not r["ok"] and "no mask" in r["error"] for r in results)
+
+
+def test_overview_lists_every_model_and_its_load_state(tiny_env):
+    from demos import overview, registry, runtime
+
+    for spec in registry.REGISTRY.values():
+        text = overview.card_text(spec)
+        assert spec.title in text and spec.card.licence in text and str(spec.card.year) in text
+    spec = registry.get("bert")
+    runtime.CACHE.clear()
+    assert "not loaded" in overview.load_state(spec)
+    spec_module = __import__("demos.bert", fromlist=["predict"])
+    spec_module.predict("the [MASK] is a city.")
+    assert "loaded" in overview.load_state(spec) and "cpu" in overview.load_state(spec)
