@@ -81,14 +81,15 @@ def model_card(spec: DemoSpec) -> gr.Markdown:
 
 
 def checkpoint_picker(spec: DemoSpec) -> gr.Dropdown:
-    """The registry's sizes; `GALLERY_<KEY>_MODEL` (a hub id or local path) is the preselection."""
-    current = spec.checkpoint()
+    """The registry's sizes; `GALLERY_<KEY>_MODEL` (a hub id or local path) is the preselection.
+
+    The preselection is read when a page loads, not when the app is built, so it follows the
+    environment the server runs in.
+    """
     choices = [(c.label, c.id) for c in spec.checkpoints]
-    if current.id not in {c.id for c in spec.checkpoints}:
-        choices.insert(0, (f"{current.id} ({spec.env_var})", current.id))
     return gr.Dropdown(
         choices=choices,
-        value=current.id,
+        value=lambda: spec.checkpoint().id,
         label="Checkpoint",
         info=f"A size from the list, a hub id, or a local path (default set by {spec.env_var}).",
         allow_custom_value=True,
