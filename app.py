@@ -91,9 +91,17 @@ def build_app() -> gr.Blocks:
 demo = build_app()
 
 
-def launch_options(host: str, port: int) -> dict:
-    """How the server runs: uploads capped, no error details beyond our own messages."""
+def launch_options(
+    host: str, port: int, certfile: str | None = None, keyfile: str | None = None
+) -> dict:
+    """How the server runs: uploads capped, no error details beyond our own messages, and HTTPS
+    when given a certificate (browsers allow the microphone and webcam only on HTTPS or
+    localhost, so a classroom LAN needs it)."""
+    tls = (
+        {"ssl_certfile": certfile, "ssl_keyfile": keyfile, "ssl_verify": False} if certfile else {}
+    )
     return {
+        **tls,
         "server_name": host,
         "server_port": port,
         "css": overview.CSS,
@@ -114,9 +122,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", "7860"))
     )
+    parser.add_argument("--ssl-certfile", help="TLS certificate (PEM), to serve HTTPS on a LAN")
+    parser.add_argument("--ssl-keyfile", help="its private key (PEM)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    demo.queue(default_concurrency_limit=2).launch(**launch_options(args.host, args.port))
+    demo.queue(default_concurrency_limit=2).launch(
+        **launch_options(args.host, args.port, args.ssl_certfile, args.ssl_keyfile)
+    )
 
 
 if __name__ == "__main__":

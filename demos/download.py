@@ -23,7 +23,17 @@ from demos.registry import Checkpoint, DemoSpec
 log = logging.getLogger(__name__)
 
 # Files a transformers checkpoint needs; other formats (TF, Flax, ONNX, Rust) are left out.
-CONFIG_PATTERNS = ["*.json", "*.txt", "*.model", "*.tiktoken", "vocab*", "merges*", "*.py"]
+# (*.jinja: transformers 5 saves chat templates as chat_template.jinja.)
+CONFIG_PATTERNS = [
+    "*.json",
+    "*.jinja",
+    "*.txt",
+    "*.model",
+    "*.tiktoken",
+    "vocab*",
+    "merges*",
+    "*.py",
+]
 
 
 def hub_download(checkpoint: Checkpoint) -> str:

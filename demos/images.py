@@ -60,7 +60,7 @@ def to_rgb(image: Image.Image | np.ndarray | str | Path | bytes | None) -> Image
         if isinstance(image, np.ndarray):
             image = _from_array(image)
         image.load()
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, ImportError) as exc:
         raise BadInput(f"This file is not an image that can be read ({exc}).") from exc
     except Image.DecompressionBombError as exc:
         raise BadInput(f"This image is too large to open safely ({exc}).") from exc

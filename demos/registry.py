@@ -137,6 +137,101 @@ _SPECS: tuple[DemoSpec, ...] = (
         ),
     ),
     DemoSpec(
+        key="elmo",
+        title="ELMo",
+        family="language",
+        module="demos.elmo",
+        card=ModelCard(
+            authors="Matthew E. Peters, Mark Neumann, Mohit Iyyer, Matt Gardner, Christopher "
+            "Clark, Kenton Lee, Luke Zettlemoyer (AI2, University of Washington)",
+            year=2018,
+            paper="Deep contextualized word representations",
+            paper_url="https://arxiv.org/abs/1802.05365",
+            params="93.6M",
+            licence="Apache-2.0 (AllenNLP)",
+            known_for="Word vectors that depend on the sentence: a character CNN feeds two "
+            "bidirectional LSTM layers trained as a language model, so one word gets a different "
+            "vector in each context. This tab measures how different, layer by layer.",
+        ),
+        default=Checkpoint(
+            id="lysandre/elmo-2x4096_512_2048cnn_2xhighway",
+            label="original · 2x4096 LSTM · 93.6M",
+            revision="20d7005306acf8a4f3654740c63bafbff99ecc1b",
+        ),
+        choices=(
+            Checkpoint(
+                id="https://s3-us-west-2.amazonaws.com/allennlp/models/elmo/"
+                "2x1024_128_2048cnn_1xhighway/elmo_2x1024_128_2048cnn_1xhighway_options.json",
+                label="small · 2x1024 LSTM · 13.6M",
+            ),
+        ),
+        # float32 only: the LSTM's cell and projection clipping was trained in float32.
+        half_precision=False,
+    ),
+    DemoSpec(
+        key="transformer_xl",
+        title="Transformer-XL",
+        family="language",
+        module="demos.transformer_xl",
+        card=ModelCard(
+            authors="Zihang Dai, Zhilin Yang, Yiming Yang, Jaime Carbonell, Quoc V. Le, "
+            "Ruslan Salakhutdinov (Carnegie Mellon University, Google Brain)",
+            year=2019,
+            paper="Transformer-XL: Attentive Language Models Beyond a Fixed-Length Context",
+            paper_url="https://arxiv.org/abs/1901.02860",
+            params="285M",
+            licence="unspecified on the hub card; original code Apache-2.0; trained on "
+            "WikiText-103 (CC BY-SA 3.0)",
+            known_for="A word-level language model that reads text in segments and keeps each "
+            "layer's states of the previous segments as a memory (segment-level recurrence with "
+            "relative positions), so its context reaches far past one segment. This tab "
+            "continues a text word by word, and reads a long passage twice, memory carried and "
+            "memory reset, to show what the memory is worth.",
+        ),
+        default=Checkpoint(
+            id="transfo-xl/transfo-xl-wt103",
+            label="WikiText-103 · 18 layers · 285M",
+            revision="40a186da79458c9f9de846edfaea79c412137f97",
+        ),
+        # float32 only: fp16 was never checked for the adaptive softmax's log-probabilities
+        # (267,735 words in four clusters) or the 1,600-step memory; the gallery's code runs fp32.
+        half_precision=False,
+    ),
+    DemoSpec(
+        key="gpt",
+        title="GPT-4",
+        family="language",
+        module="demos.gpt",
+        card=ModelCard(
+            authors="OpenAI",
+            year=2023,
+            paper="GPT-4 Technical Report",
+            paper_url="https://arxiv.org/abs/2303.08774",
+            params="undisclosed",
+            licence="proprietary (OpenAI API terms of use)",
+            known_for="A chat model that also reads images (photos, charts, screenshots of web "
+            "pages), served only through OpenAI's API. With OPENAI_API_KEY set this tab talks to "
+            "the API; without one, small open GPT-style models stand in on this machine: "
+            "Qwen2.5-0.5B-Instruct for text, SmolVLM-256M-Instruct for images (both Apache-2.0).",
+        ),
+        # The checkpoints are the local stand-ins (GPT-4's weights are not published); the image
+        # model's sizes live in demos/gpt_local.py (GALLERY_GPT_VISION_MODEL).
+        default=Checkpoint(
+            id="Qwen/Qwen2.5-0.5B-Instruct",
+            label="local stand-in: Qwen2.5 0.5B Instruct · 494M",
+            revision="7ae557604adf67be50417f59c2c2f167def9a775",
+        ),
+        choices=(
+            Checkpoint(
+                id="Qwen/Qwen2.5-1.5B-Instruct",
+                label="local stand-in: Qwen2.5 1.5B Instruct · 1.5B",
+            ),
+        ),
+        # float32 only: Qwen2 in float16 can overflow to inf/NaN while sampling (it was trained in
+        # bfloat16), and these stand-ins are small enough for float32 on any GPU.
+        half_precision=False,
+    ),
+    DemoSpec(
         key="mobilenet_v2",
         title="MobileNetV2",
         family="vision",
@@ -183,6 +278,98 @@ _SPECS: tuple[DemoSpec, ...] = (
         choices=(
             Checkpoint(id="google/vit-base-patch32-384", label="base · 32 px patches · 88M"),
             Checkpoint(id="google/vit-large-patch16-224", label="large · 16 px patches · 304M"),
+        ),
+    ),
+    DemoSpec(
+        key="yolo",
+        title="YOLO",
+        family="vision",
+        module="demos.yolo",
+        card=ModelCard(
+            authors="Glenn Jocher, Jing Qiu (Ultralytics)",
+            year=2026,
+            paper="You Only Look Once: Unified, Real-Time Object Detection (Redmon et al., 2015)",
+            paper_url="https://arxiv.org/abs/1506.02640",
+            params="2.4M",
+            licence="AGPL-3.0",
+            known_for="Object detection in one pass of one network, fast enough for a webcam: "
+            "boxes, classes and confidences for COCO's 80 classes. YOLO26 (January 2026) has no "
+            "paper; the link is the 2015 YOLO paper by Joseph Redmon et al. that began the line.",
+        ),
+        default=Checkpoint(id="yolo26n.pt", label="YOLO26 nano · 2.4M"),
+        choices=(
+            Checkpoint(id="yolo11n.pt", label="YOLO11 nano · 2.6M"),
+            Checkpoint(id="yolo26s.pt", label="YOLO26 small · 9.5M"),
+            Checkpoint(id="yolo26m.pt", label="YOLO26 medium · 20.4M"),
+        ),
+    ),
+    DemoSpec(
+        key="whisper",
+        title="Whisper",
+        family="speech",
+        module="demos.whisper",
+        card=ModelCard(
+            authors="Alec Radford, Jong Wook Kim, Tao Xu, Greg Brockman, Christine McLeavey, "
+            "Ilya Sutskever (OpenAI)",
+            year=2022,
+            paper="Robust Speech Recognition via Large-Scale Weak Supervision",
+            paper_url="https://arxiv.org/abs/2212.04356",
+            params="74M",
+            licence="Apache-2.0 (weights on the Hugging Face Hub); OpenAI's code MIT",
+            known_for="One encoder-decoder trained on 680,000 hours of web audio: it hears 99 "
+            "languages, says which one it heard, translates them into English and times what it "
+            "writes, even through noise and accents.",
+        ),
+        default=Checkpoint(
+            id="openai/whisper-base",
+            label="base · 74M",
+            revision="e37978b90ca9030d5170a5c07aadb050351a65bb",
+        ),
+        choices=(
+            Checkpoint(
+                id="openai/whisper-tiny",
+                label="tiny · 39M",
+                revision="169d4a4341b33bc18d8881c4b69c2e104e1cc0af",
+            ),
+            Checkpoint(
+                id="openai/whisper-small",
+                label="small · 244M",
+                revision="973afd24965f72e36ca33b3055d56a652f456b4d",
+            ),
+            Checkpoint(
+                id="openai/whisper-large-v3-turbo",
+                label="large-v3 turbo · 809M",
+                revision="41f01f3fe87f28c78e2fbf8b568835947dd65ed9",
+            ),
+        ),
+    ),
+    DemoSpec(
+        key="wav2vec2",
+        title="Wav2Vec 2.0",
+        family="speech",
+        module="demos.wav2vec2",
+        card=ModelCard(
+            authors="Alexei Baevski, Henry Zhou, Abdelrahman Mohamed, Michael Auli (Facebook AI)",
+            year=2020,
+            paper="wav2vec 2.0: A Framework for Self-Supervised Learning of Speech "
+            "Representations",
+            paper_url="https://arxiv.org/abs/2006.11477",
+            params="95M",
+            licence="Apache-2.0",
+            known_for="Learned speech from raw, unlabelled audio first, then needed little "
+            "transcribed speech: a letter (or a blank) for every 20 ms frame, which the plot here "
+            "shows turning into words.",
+        ),
+        default=Checkpoint(
+            id="facebook/wav2vec2-base-960h",
+            label="base · 960 h LibriSpeech · 95M",
+            revision="22aad52d435eb6dbaf354bdad9b0da84ce7d6156",
+        ),
+        choices=(
+            Checkpoint(
+                id="facebook/wav2vec2-large-960h-lv60-self",
+                label="large · LibriVox 60k h + self-training · 317M",
+            ),
         ),
     ),
 )

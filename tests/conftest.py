@@ -30,21 +30,35 @@ def shared_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_checkpoints(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Tiny random-weight checkpoints of the real architectures, one folder per demo key."""
-    from tests import tiny_models
+    """Tiny random-weight checkpoints of the real architectures, one per registered demo."""
+    from demos import registry
+    from tests.tiny import BUILDERS
 
     root = tmp_path_factory.mktemp("tiny")
-    return {
-        key: getattr(tiny_models, key)(root / key)
-        for key in ("bert", "roberta", "mobilenet_v2", "vit")
-    }
+    return {key: BUILDERS[key](root) for key in registry.REGISTRY if key in BUILDERS}
+
+
+@pytest.fixture(scope="session")
+def tiny_extra_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Other variables the demos read, pointing at tiny models (the GPT tab's image model)."""
+    from demos import registry
+    from tests.tiny import EXTRA_ENV
+
+    root = tmp_path_factory.mktemp("tiny-extra")
+    return dict(EXTRA_ENV[key](root) for key in registry.REGISTRY if key in EXTRA_ENV)
 
 
 @pytest.fixture
-def tiny_env(tiny_checkpoints: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
-    """Point every demo's GALLERY_<KEY>_MODEL at its tiny checkpoint."""
+def tiny_env(
+    tiny_checkpoints: dict[str, Path],
+    tiny_extra_env: dict[str, Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> dict[str, Path]:
+    """Point every demo's GALLERY_<KEY>_MODEL (and the like) at its tiny model."""
     for key, path in tiny_checkpoints.items():
         monkeypatch.setenv(f"GALLERY_{key.upper()}_MODEL", str(path))
+    for name, path in tiny_extra_env.items():
+        monkeypatch.setenv(name, str(path))
     return tiny_checkpoints
 
 

@@ -61,3 +61,23 @@ def test_env_override_and_choices(monkeypatch):
 def test_readme_model_table_is_generated_from_the_registry():
     readme = (ROOT / "README.md").read_text()
     assert registry.markdown_table() in readme, "run `python -m demos.registry` and paste it"
+
+
+def test_every_demo_has_a_tiny_model():
+    """Cross-demo tests (app, compare, browser) need one; add the builder to tests/tiny.py."""
+    from tests.tiny import BUILDERS
+
+    assert set(registry.REGISTRY) <= set(BUILDERS)
+
+
+def test_readme_front_matter_is_generated_for_spaces():
+    from demos import space_card
+
+    readme = (ROOT / "README.md").read_text()
+    assert readme == space_card.render(readme), "run `python -m demos.space_card`"
+    assert readme.startswith("---\nsdk: gradio") or "\nsdk: gradio\n" in readme.split("---")[1]
+    front = readme.split("---")[1]
+    assert 'python_version: "3.12"' in front and "app_file: app.py" in front
+    for ckpt in space_card.hub_defaults():
+        assert f"  - {ckpt.id}" in front
+    assert (ROOT / "packages.txt").read_text().split() == ["ffmpeg"]

@@ -1,0 +1,158 @@
+"""Whisper: endpoint, language, timestamps, long-form, live streaming (tiny model: plumbing)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile as sf
+from gradio_client import handle_file
+
+from demos import assets, audio, registry, whisper
+from demos.errors import BadInput
+from tests import whisper_tiny
+
+SPEC = registry.get("whisper")
+
+
+@pytest.fixture(scope="module")
+def tiny_whisper(tmp_path_factory):
+    return whisper_tiny.build(tmp_path_factory.mktemp("whisper"))
+
+
+@pytest.fixture
+def tiny(tiny_whisper, monkeypatch):
+    monkeypatch.setenv(SPEC.env_var, str(tiny_whisper))
+    return tiny_whisper
+
+
+@pytest.fixture(scope="module")
+def speech() -> str:
+    english = [a for a in assets.audio() if "speech-en-" in a]
+    assert english, "assets/ should hold the espeak-ng speech examples"
+    return english[0]
+
+
+def _rows(table: dict) -> list[list]:
+    return table["data"] if isinstance(table, dict) else table
+
+
+def _check_times(rows: list[list], duration: float) -> None:
+    for start, end, _text in rows:
+        assert 0.0 <= float(start) <= float(end) <= duration + 1e-6
+    starts = [float(r[0]) for r in rows]
+    assert starts == sorted(starts)
+
+
+# through the endpoint
+
+
+def test_transcribe_with_detected_language_and_segment_times(gallery_client, tiny, speech):
+    text, heard, segments, words, info = gallery_client.predict(
+        handle_file(speech), "transcribe", "", False, "", api_name="/whisper"
+    )
+    duration = sf.info(speech).duration
+    languages = whisper_tiny.LANGUAGES
+    assert any(f"({code}, detected)" in heard for code in languages), heard
+    rows = _rows(segments)
+    assert rows and isinstance(text, str)
+    _check_times(rows, duration)
+    assert " ".join(str(r[2]) for r in rows if str(r[2])) == text
+    assert _rows(words) == []  # not asked for
+    assert info["checkpoint"] == str(tiny) and info["device"] == "cpu"
+    assert info["audio_s"] == pytest.approx(duration, abs=0.01)
+    expected_rtf = info["speed_ms"]["inference"] / 1000 / info["audio_s"]
+    assert info["real_time_factor"] == pytest.approx(expected_rtf, rel=0.05, abs=1e-3)
+
+
+def test_word_timestamps_and_a_chosen_language_for_translation(gallery_client, tiny, speech):
+    text, heard, _segments, words, _info = gallery_client.predict(
+        handle_file(speech), "translate", "de", True, "", api_name="/whisper"
+    )
+    assert heard == "German (de, as chosen)"
+    rows = _rows(words)
+    assert rows, "word timestamps were asked for"
+    _check_times(rows, sf.info(speech).duration)
+    assert all(str(r[2]).strip() for r in rows)
+    # Every word is a piece of the transcript, in order.
+    assert "".join(str(r[2]) for r in rows).replace(" ", "") == text.replace(" ", "")
+
+
+def test_every_audio_example_transcribes(gallery_client, tiny):
+    examples = assets.audio()
+    assert len(examples) >= 2
+    for path in examples:
+        _text, heard, segments, _words, info = gallery_client.predict(
+            handle_file(path), "transcribe", "", False, "", api_name="/whisper"
+        )
+        assert _rows(segments) and "detected" in heard
+        assert info["audio_s"] == pytest.approx(sf.info(path).duration, abs=0.01)
+
+
+def test_missing_weights_and_bad_audio_are_messages(gallery_client, tiny, speech, tmp_path):
+    for checkpoint in (SPEC.default.id, "/no/such/whisper"):
+        with pytest.raises(Exception) as err:
+            gallery_client.predict(
+                handle_file(speech), "transcribe", "", False, checkpoint, api_name="/whisper"
+            )
+        message = str(err.value)
+        assert checkpoint in message and SPEC.env_var in message
+        assert "python -m demos.download whisper" in message
+    silent = tmp_path / "silent.wav"
+    sf.write(silent, np.zeros(16_000 * 2, np.int16), 16_000)
+    corrupt = tmp_path / "corrupt.mp3"
+    corrupt.write_bytes(b"ID3\x03\x00\x00\x00 definitely not an mp3" * 10)
+    for path, message in ((silent, "silent"), (corrupt, "could not be read")):
+        with pytest.raises(Exception, match=message):
+            gallery_client.predict(
+                handle_file(str(path)), "transcribe", "", False, "", api_name="/whisper"
+            )
+
+
+# in Python
+
+
+def test_ten_minutes_go_through_long_form_in_full(tiny, speech):
+    one = audio.load_audio(speech).samples
+    ten_minutes = np.tile(one, int(600 / audio.Audio(one).duration_s) + 1)[: 600 * 16_000]
+    result, info = whisper.predict((16_000, ten_minutes), language="en")
+    segments = result["segments"]
+    assert result["duration_s"] == pytest.approx(600.0)
+    starts = [s["start"] for s in segments]
+    assert starts == sorted(starts) and segments[-1]["end"] <= 600.0
+    # Windows after the first 30 s were decoded: segments reach the last half-minute.
+    assert max(s["end"] for s in segments) > 570.0
+    assert len({int(s["start"] // whisper.WINDOW_S) for s in segments}) >= 10
+    assert info.speed_ms["inference"] > 0
+
+
+def test_language_and_task_checks(tiny, speech):
+    assert whisper.language_code("English") == "en" and whisper.language_code("") is None
+    with pytest.raises(BadInput, match="does not know the language"):
+        whisper.predict(speech, language="klingon")
+    with pytest.raises(BadInput, match="not trained on Japanese"):
+        whisper.predict(speech, language="ja")  # Whisper knows it; this checkpoint does not
+    with pytest.raises(BadInput, match="task"):
+        whisper.predict(speech, task="summarise")
+
+
+def test_live_chunks_grow_the_transcript(tiny, speech, monkeypatch):
+    one = audio.load_audio(speech).samples
+    pcm = (np.tile(one, 3) * 32767).astype(np.int16)
+    rate, step = 16_000, 8_000  # half-second chunks as int16, as the browser's stream arrives
+    state = None
+    for _ in range(3):
+        state = whisper.live_step(state, (rate, np.zeros(step, np.int16)))
+    assert state.text == "" and not state.info  # 1.5 s of silence: nothing transcribed
+    monkeypatch.setattr(whisper, "LIVE_WINDOW_S", 4.0)  # roll over to a second window quickly
+    seen: list[float] = []
+    texts: list[str] = []
+    for start in range(0, 6 * rate, step):
+        state = whisper.live_step(state, (rate, pcm[start : start + step]))
+        if state.info and (not seen or seen[-1] != state.info["audio_s"]):
+            seen.append(state.info["audio_s"])
+            texts.append(state.text)
+    assert len(seen) >= 3, seen  # re-transcribed as audio kept arriving
+    assert state.language in whisper_tiny.LANGUAGES  # detected once, then kept
+    assert state.committed, "the first window's text is kept after the rollover"
+    assert state.text.startswith(state.committed)
+    assert state.info["real_time_factor"] > 0

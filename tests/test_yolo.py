@@ -1,0 +1,327 @@
+"""YOLO: image, webcam-frame and video endpoints on a random YOLO26n, with the network blocked.
+
+Every test here runs with outgoing connections and DNS refused (loopback stays open for
+gradio_client); the module fails if anything tried to reach the network. The random model finds
+boxes only at very low confidence (see tests/yolo_tiny.py), so tests that need boxes pass 0.001.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import socket
+import threading
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from gradio_client import handle_file
+from PIL import Image
+
+from demos import assets, registry, runtime, yolo, yolo_model
+from demos.errors import BadInput, ModelUnavailable
+from demos.registry import Checkpoint
+from tests import yolo_tiny
+
+SPEC = registry.get("yolo")
+LOW = 0.001  # confidence threshold at which the random model reports boxes
+LOOPBACK = ("127.0.0.1", "::1", "localhost", None)
+RED = (255, 0, 0)
+
+
+# fixtures
+
+
+@pytest.fixture(scope="module", autouse=True)
+def no_network(tmp_path_factory):
+    """Refuse every non-loopback connection and DNS lookup; fail the module if one was tried."""
+    tried: list[object] = []
+    connect, getaddrinfo = socket.socket.connect, socket.getaddrinfo
+
+    def guarded_connect(sock, address, *args):
+        if isinstance(address, tuple) and address[0] not in LOOPBACK:
+            tried.append(address)
+            raise OSError(f"network blocked in tests: {address}")
+        return connect(sock, address, *args)
+
+    def guarded_getaddrinfo(host, *args, **kwargs):
+        if host not in LOOPBACK:
+            tried.append(host)
+            raise socket.gaierror(f"DNS blocked in tests: {host}")
+        return getaddrinfo(host, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(socket.socket, "connect", guarded_connect)
+        mp.setattr(socket, "getaddrinfo", guarded_getaddrinfo)
+        # The gallery's own folder (weights, ultralytics settings), empty: nothing is cached.
+        mp.setenv("GALLERY_HOME", str(tmp_path_factory.mktemp("gallery-home")))
+        yield tried
+    assert tried == [], f"the YOLO demo tried to reach the network: {tried}"
+
+
+@pytest.fixture(scope="module")
+def tiny_yolo(tmp_path_factory) -> Path:
+    return yolo_tiny.build(tmp_path_factory.mktemp("yolo") / "tiny-yolo26n.pt")
+
+
+@pytest.fixture
+def tiny_env(tiny_yolo, monkeypatch) -> Path:
+    monkeypatch.setenv(SPEC.env_var, str(tiny_yolo))
+    return tiny_yolo
+
+
+@pytest.fixture
+def client(gallery_client, tiny_env):
+    return gallery_client
+
+
+def _save(tmp_path: Path, array: np.ndarray, name: str = "image.png") -> str:
+    path = tmp_path / name
+    Image.fromarray(array).save(path)
+    return str(path)
+
+
+def _check_table(table: dict, size: tuple[int, int]) -> list[list]:
+    """Rows of a returned detections table: known classes, sorted scores, boxes in the image."""
+    assert table["headers"] == yolo.COLUMNS
+    rows = table["data"]
+    width, height = size
+    for label, score, x1, y1, x2, y2 in rows:
+        assert label in yolo_model.COCO_NAMES
+        assert 0.0 <= score <= 1.0
+        assert 0 <= x1 <= x2 <= width and 0 <= y1 <= y2 <= height
+    scores = [row[1] for row in rows]
+    assert scores == sorted(scores, reverse=True)
+    return rows
+
+
+# the image endpoint
+
+
+def test_image_endpoint_returns_boxes_table_counts_and_timings(client, tiny_env):
+    cat = assets.images()[0]
+    annotated, table, counts, info = client.predict(
+        handle_file(cat), LOW, 0.7, [], "", api_name="/yolo"
+    )
+    size = Image.open(cat).size
+    rows = _check_table(table, size)
+    assert rows, "at confidence 0.001 the random model reports boxes"
+    assert all(row[1] >= LOW for row in rows)
+    assert sum(counts.values()) == len(rows) == info["objects"]
+    assert counts == {label: [r[0] for r in rows].count(label) for label in counts}
+    out = np.asarray(Image.open(annotated).convert("RGB"))
+    assert out.shape[:2] == (size[1], size[0])
+    assert (out != np.asarray(Image.open(cat).convert("RGB"))).any(), "boxes were drawn"
+    assert info["checkpoint"] == str(tiny_env) and info["device"] == "cpu"
+    assert info["speed_ms"]["inference"] > 0 and "inference" in info["ultralytics_ms"]
+
+    _, table, counts, info = client.predict(handle_file(cat), 0.9, 0.7, [], "", api_name="/yolo")
+    assert all(row[1] >= 0.9 for row in table["data"]) and len(table["data"]) <= len(rows)
+
+
+def test_class_filter_keeps_only_the_chosen_classes(client):
+    cat = handle_file(assets.images()[0])
+    _, table, _, _ = client.predict(cat, LOW, 0.7, [], "", api_name="/yolo")
+    first = table["data"][0][0]
+    _, kept, counts, _ = client.predict(cat, LOW, 0.7, [first.upper()], "", api_name="/yolo")
+    assert set(counts) == {first}
+    # The filter applies before the 300 best boxes are picked: those boxes stay, more may come.
+    before = {tuple(row) for row in table["data"] if row[0] == first}
+    assert before <= {tuple(row) for row in kept["data"]}
+    with pytest.raises(Exception, match="no class 'unicorn'"):
+        client.predict(cat, LOW, 0.7, ["unicorn"], "", api_name="/yolo")
+
+
+def test_a_red_image_comes_back_red(client, tmp_path):
+    """Gradio gives RGB, ultralytics reads BGR: a swap would turn red into blue."""
+    red = np.zeros((150, 200, 3), np.uint8)
+    red[:] = RED
+    annotated, table, counts, _ = client.predict(
+        handle_file(_save(tmp_path, red)), 0.99, 0.7, [], "", api_name="/yolo"
+    )
+    assert table["data"] == [] and counts == {}
+    assert (np.asarray(Image.open(annotated).convert("RGB")) == RED).all()
+
+
+def test_the_detector_is_given_bgr_and_boxes_leave_other_pixels_alone(tiny_env):
+    red = np.zeros((120, 160, 3), np.uint8)
+    red[:] = RED
+    drawn = yolo_model.draw_detections(
+        red, [{"label": "猫 café", "score": 0.5, "class_id": 3, "box": [60.0, 60.0, 100.0, 100.0]}]
+    )
+    assert drawn.shape == red.shape and (red == RED).all(), "drawn on a copy"
+    assert (drawn[:, :50] == RED).all() and (drawn[105:] == RED).all()
+    assert (drawn[60:101, 60] != RED).any(), "the box's edge"
+    detector, _ = runtime.load_model(SPEC, SPEC.checkpoint(), yolo_model.Detector.load)
+    batch = detector.preprocess(Image.fromarray(red))
+    assert (batch["bgr"][..., 2] == 255).all() and (batch["bgr"][..., 0] == 0).all()
+    assert (batch["rgb"] == RED).all()
+
+
+@pytest.mark.parametrize("name", ["bus.jpg", "zidane.jpg"])
+def test_real_photos_run_through_the_endpoint(client, shared_dir, name):
+    photo = shared_dir / "media" / name
+    if not photo.is_file():
+        pytest.skip(f"{photo} is absent")
+    annotated, table, counts, info = client.predict(
+        handle_file(str(photo)), LOW, 0.7, [], "", api_name="/yolo"
+    )
+    size = Image.open(photo).size
+    assert Image.open(annotated).size == size
+    assert len(_check_table(table, size)) == sum(counts.values()) == info["objects"]
+
+
+# streaming and video
+
+
+def test_webcam_frames_are_annotated_and_frames_per_second_reported(client, tmp_path):
+    frame = handle_file(_save(tmp_path, np.full((120, 160, 3), 90, np.uint8)))
+    stats = []
+    for _ in range(3):
+        annotated, text = client.predict(frame, LOW, 0.7, [], "", api_name="/yolo_stream")
+        assert Image.open(annotated).size == (160, 120)
+        stats.append(text)
+    assert "objects" in stats[0] and "frames per second" not in stats[0]
+    assert "frames per second" in stats[-1]
+    fps = float(stats[-1].split(" frames per second")[0])
+    assert fps > 0
+
+
+def _video(path: Path, frames: int, size=(160, 120)) -> str:
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10, size)
+    for i in range(frames):
+        bgr = np.zeros((size[1], size[0], 3), np.uint8)
+        bgr[:] = RED[::-1]
+        bgr[10:40, 10 + 10 * i : 40 + 10 * i] = 255  # a white square that moves
+        writer.write(bgr)
+    writer.release()
+    return str(path)
+
+
+def _read(path: str) -> list[np.ndarray]:
+    capture, frames = cv2.VideoCapture(path), []
+    while True:
+        ok, bgr = capture.read()
+        if not ok:
+            return frames
+        frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+
+
+# Without an H.264 encoder in OpenCV, mp4v is written and Gradio re-encodes it (and says so).
+CONVERTED = pytest.mark.filterwarnings("ignore:Video does not have browser-compatible")
+
+
+@CONVERTED
+def test_a_video_is_annotated_frame_by_frame(client, tmp_path):
+    source = _video(tmp_path / "clip.mp4", 6)
+    video, summary, info = client.predict(
+        handle_file(source), 0.99, 0.7, [], "", api_name="/yolo_video"
+    )
+    frames = _read(video)
+    assert len(frames) == 6 == info["frames"] and frames[0].shape == (120, 160, 3)
+    corner = frames[-1][80:, 100:].reshape(-1, 3).mean(0)  # red, not blue, after the codec
+    assert corner[0] > 200 and corner[2] < 60, corner
+    assert "Annotated 6 frames" in summary and "only the first" not in summary
+    fourcc = int(cv2.VideoCapture(video).get(cv2.CAP_PROP_FOURCC)).to_bytes(4, "little")
+    assert fourcc.lower() in {b"h264", b"avc1", b"vp80", b"vp90"}, f"browsers cannot play {fourcc}"
+
+    _, summary, info = client.predict(handle_file(source), LOW, 0.7, [], "", api_name="/yolo_video")
+    assert info["most_in_one_frame"] and info["frames_per_second"] > 0
+
+
+@CONVERTED
+def test_long_videos_are_cut_with_a_message(client, tmp_path, monkeypatch):
+    monkeypatch.setattr(yolo, "MAX_VIDEO_FRAMES", 3)
+    source = _video(tmp_path / "long.mp4", 8)
+    video, summary, info = client.predict(
+        handle_file(source), 0.5, 0.7, [], "", api_name="/yolo_video"
+    )
+    assert len(_read(video)) == 3 == info["frames"]
+    assert "8 frames" in summary and "only the first 3" in summary
+
+
+# weights: missing, unsafe, downloaded
+
+
+def test_missing_weights_name_the_checkpoint_and_the_server_keeps_serving(
+    client, tiny_env, monkeypatch
+):
+    cat = handle_file(assets.images()[0])
+    monkeypatch.delenv(SPEC.env_var)
+    for checkpoint in ("", "/no/such/model.pt"):
+        with pytest.raises(Exception) as err:
+            client.predict(cat, 0.25, 0.7, [], checkpoint, api_name="/yolo")
+        message = str(err.value)
+        assert (checkpoint or SPEC.default.id) in message
+        assert "python -m demos.download yolo" in message and SPEC.env_var in message
+        assert "ConnectionError" not in message and "Traceback" not in message
+    monkeypatch.setenv(SPEC.env_var, str(tiny_env))
+    _, table, _, _ = client.predict(cat, LOW, 0.7, [], "", api_name="/yolo")
+    assert table["data"]
+
+
+def test_weights_are_loaded_without_running_pickled_code(tmp_path):
+    marker = tmp_path / "pickle-ran"
+
+    class Payload:
+        def __reduce__(self):
+            return (os.mkdir, (str(marker),))
+
+    import torch
+
+    evil = tmp_path / "evil.pt"
+    torch.save({"model": Payload()}, evil)
+    with pytest.raises(ModelUnavailable, match=r"evil\.pt"):
+        yolo.predict(Image.new("RGB", (32, 32)), checkpoint=str(evil))
+    assert not marker.exists()
+
+
+def test_non_pt_files_and_bad_thresholds_get_a_message(tiny_env, tmp_path):
+    (tmp_path / "model.onnx").write_bytes(b"not a model")
+    with pytest.raises(ModelUnavailable, match=r"\.pt"):
+        yolo.predict(Image.new("RGB", (32, 32)), checkpoint=str(tmp_path / "model.onnx"))
+    with pytest.raises(BadInput, match="confidence"):
+        yolo.predict(Image.new("RGB", (32, 32)), conf=1.5)
+    with pytest.raises(BadInput, match="No image"):
+        yolo.predict(None)
+
+
+@pytest.fixture
+def asset_server(tmp_path, monkeypatch):
+    """A loopback HTTP server standing in for the GitHub release; serves `tmp_path/served`."""
+    served = tmp_path / "served"
+    served.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    handler.log_message = lambda *args: None  # type: ignore[attr-defined]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setattr(yolo_model, "ASSETS_URL", f"http://127.0.0.1:{server.server_port}")
+    yield served
+    server.shutdown()
+
+
+def test_download_checks_the_file_and_the_loader_finds_it(asset_server, tiny_yolo):
+    from demos import download
+
+    (asset_server / "yolo26n.pt").write_bytes(tiny_yolo.read_bytes())  # not the official file
+    with pytest.raises(OSError, match="expected file"):
+        yolo_model.download(SPEC.default)
+    assert not list(yolo_model.weights_dir().glob("yolo26n.pt*")), "nothing half-written left"
+
+    (asset_server / "yolo11n.pt").write_bytes(tiny_yolo.read_bytes())  # no recorded hash
+    small = Checkpoint(id="yolo11n.pt", label="")
+    saved = download.download(SPEC, small)
+    assert Path(saved) == yolo_model.weights_dir() / "yolo11n.pt"
+    assert Path(saved).read_bytes() == tiny_yolo.read_bytes()
+    result, info = yolo.predict(Image.new("RGB", (64, 48)), conf=LOW, checkpoint="yolo11n.pt")
+    assert info.checkpoint == "yolo11n.pt" and result["annotated"].shape == (48, 64, 3)
+
+
+def test_ultralytics_runs_offline_with_settings_of_our_own():
+    from ultralytics.utils import ONLINE, SETTINGS, SETTINGS_FILE
+
+    assert os.environ["YOLO_OFFLINE"] == "1" and not ONLINE
+    assert SETTINGS["sync"] is False
+    assert Path(SETTINGS_FILE).is_relative_to(yolo_model.gallery_home() / "ultralytics")
