@@ -44,8 +44,9 @@ def agreement(outcomes: list[Outcome]) -> str:
 def run_one(spec: Any, image: Any) -> tuple[Any, Any]:
     """(plain result, run info) of one model on the image."""
     if spec.key in DETECTORS:
-        detections, annotated, *_, info = compare.module(spec).predict(image)
-        return {"detections": detections, "annotated": annotated}, info
+        result, info = compare.module(spec).predict(image)
+        summary = {"detections": result["detections"], "counts": result["counts"]}
+        return {"detections": summary, "annotated": result["annotated"]}, info
     predictions, *_, info = compare.module(spec).predict(image, TOP_K)
     return predictions, info
 

@@ -112,6 +112,34 @@ class FillMask(Pipeline[str, list[dict[str, Any]]]):
             )
         return results
 
+    def word_vectors(self, sentences: list[list[str]], occurrences: list[tuple[int, int]]):
+        """The last layer's vector for each (sentence, word) occurrence: its sub-tokens averaged.
+
+        Sentences are given as words (joined with spaces); character offsets map each word to
+        the sub-word tokens the model reads. Returns a float32 tensor [occurrences, hidden].
+        """
+        vectors = []
+        with self._lock, torch.inference_mode():
+            for s, t in occurrences:
+                words = sentences[s]
+                start = sum(len(w) + 1 for w in words[:t])
+                span = (start, start + len(words[t]))
+                batch = self.tokenizer(
+                    " ".join(words),
+                    return_tensors="pt",
+                    return_offsets_mapping=True,
+                    truncation=True,
+                    max_length=self.max_tokens,
+                )
+                offsets = batch.pop("offset_mapping")[0]
+                inside = (offsets[:, 0] < span[1]) & (offsets[:, 1] > span[0])
+                hidden = self.model(**self.to_device(dict(batch)), output_hidden_states=True)
+                last = hidden.hidden_states[-1][0].float().cpu()
+                if not bool(inside.any()):
+                    raise BadInput(f"“{words[t]}” was cut off: sentence {s + 1} is too long.")
+                vectors.append(last[inside].mean(0))
+        return torch.stack(vectors)
+
 
 # the tab
 

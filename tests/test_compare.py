@@ -44,9 +44,54 @@ def test_compare_vision_gives_one_result_per_model(gallery_client, tiny_env, pho
         s.key for s in compare.present(compare_vision.CLASSIFIERS + compare_vision.DETECTORS)
     ]
     assert [r["model"] for r in results] == expected
+    assert all(r["ok"] for r in results), results
     classifiers = [r for r in results if r["model"] in compare_vision.CLASSIFIERS]
-    assert all(r["ok"] and len(r["result"]) == compare_vision.TOP_K for r in classifiers)
+    assert all(len(r["result"]) == compare_vision.TOP_K for r in classifiers)
+    for r in results:
+        if r["model"] in compare_vision.DETECTORS:
+            counts = r["result"]["counts"]
+            assert sum(counts.values()) == len(r["result"]["detections"])
     assert "classifiers" in out[-2]  # the agreement sentence
+
+
+def test_compare_word_vectors_one_matrix_per_model(gallery_client, tiny_env):
+    text = "we sat on the bank of the river .\nthe bank raised its rates .\nthe bank of money"
+    results = _results(gallery_client.predict(text, "bank", api_name="/compare_word_vectors"))
+    assert [r["model"] for r in results] == [
+        s.key for s in compare.present(compare_language.WORD_VECTORS)
+    ]
+    for r in results:
+        assert r["ok"], r
+        sims = np.asarray(r["result"]["similarity"])
+        assert sims.shape == (3, 3) and np.allclose(np.diag(sims), 1.0, atol=1e-4)
+        assert np.allclose(sims, sims.T, atol=1e-5) and (sims <= 1.0 + 1e-6).all()
+        assert len(r["result"]["occurrences"]) == 3 and "[bank]" in r["result"]["occurrences"][0]
+    # Context changes the vectors under every model: the occurrences are not identical.
+    assert all(np.asarray(r["result"]["similarity"])[0, 1] < 0.9999 for r in results)
+
+
+def test_word_vectors_bad_input_is_a_message_in_every_column(gallery_client, tiny_env):
+    results = _results(
+        gallery_client.predict("only one bank here", "bank", api_name="/compare_word_vectors")
+    )
+    assert all(not r["ok"] and "at least twice" in r["error"] for r in results)
+
+
+def test_compare_continuation_one_text_per_model(gallery_client, tiny_env):
+    from demos import transformer_xl
+
+    prompt = "the city was built in the"
+    results = _results(gallery_client.predict(prompt, api_name="/compare_continuation"))
+    assert [r["model"] for r in results] == [
+        s.key for s in compare.present(compare_language.CONTINUATION)
+    ]
+    assert all(r["ok"] and isinstance(r["result"], str) for r in results), results
+    by_model = {r["model"]: r for r in results}
+    if "transformer_xl" in by_model:  # the compare column is the tab's own greedy answer
+        expected, _ = transformer_xl.predict(
+            prompt, max_new_tokens=compare_language.NEW_TOKENS, temperature=0.0
+        )
+        assert by_model["transformer_xl"]["result"] == expected
 
 
 def test_a_missing_model_fails_in_its_own_column(gallery_client, tiny_env, monkeypatch, photo):
