@@ -41,6 +41,20 @@ _OFFLINE_HINTS = (
 )
 
 
+_DAMAGE_HINTS = (
+    "deserializ",
+    "corrupt",
+    "truncated",
+    "unpickling",
+    "invalid load key",
+    "pytorchstreamreader",
+    "unexpected eof",
+    "not a zip",
+    "unable to open file",  # h5py on a damaged HDF5 file
+    "safetensorerror",
+)
+
+
 def explain_load_failure(spec: DemoSpec, checkpoint: Checkpoint, exc: BaseException) -> str:
     """A message naming the checkpoint, the cause in one line, and the fixes."""
     cause = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
@@ -53,6 +67,12 @@ def explain_load_failure(spec: DemoSpec, checkpoint: Checkpoint, exc: BaseExcept
             f"GALLERY_DEVICE=cpu."
         )
     text = f"{type(exc).__name__} {exc}".lower()
+    if any(hint in text for hint in _DAMAGE_HINTS):
+        return (
+            f"{where}: a weights file is damaged or incomplete ({cause}). Download it again "
+            f"(delete the damaged copy, then run `python -m demos.download {spec.key}`), or "
+            f"point {spec.env_var} at a good copy. The tab retries on the next request."
+        )
     if any(hint in text for hint in _OFFLINE_HINTS) or isinstance(exc, (OSError, ConnectionError)):
         return (
             f"{where}: its weights are not in the local cache and cannot be downloaded "

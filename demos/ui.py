@@ -26,6 +26,15 @@ def _user_error(title: str, exc: BaseException) -> gr.Error:
         return exc
     if isinstance(exc, GalleryError):
         return gr.Error(str(exc), title=title)
+    if isinstance(exc, MemoryError) or "out of memory" in str(exc).lower():
+        runtime.free_memory(runtime.device())  # give back what the failed call held
+        log.warning("out of memory in the %s tab: %s", title, exc)
+        return gr.Error(
+            f"{title} ran out of memory on {runtime.device()} for this input. Try a shorter or "
+            f"smaller input, or a smaller size in the checkpoint menu; set GALLERY_MAX_LOADED=1 "
+            f"so fewer models share the memory. Other tabs are not affected.",
+            title=title,
+        )
     # Unexpected: the traceback stays in the server log; the user gets a short readable line.
     log.exception("unexpected error in the %s tab", title)
     return gr.Error(

@@ -7,10 +7,8 @@ the hub offline with an empty cache, so "missing weights" is real, not simulated
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 
 import numpy as np
@@ -19,52 +17,17 @@ from gradio_client import Client, handle_file
 from PIL import Image
 
 from tests.conftest import ROOT
+from tests.serve import app_server, tiny_server_env
 
 ENDPOINTS = ["/bert", "/roberta", "/mobilenet_v2", "/vit"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tiny_checkpoints, tiny_extra_env, tmp_path_factory):
-    port = _free_port()
-    env = {
-        **os.environ,
-        "HF_HUB_OFFLINE": "1",
-        "GRADIO_ANALYTICS_ENABLED": "False",
-        "HF_HOME": str(tmp_path_factory.mktemp("hf-home")),
-        "GALLERY_DEVICE": "cpu",
-    }
-    for key, path in tiny_checkpoints.items():
-        env[f"GALLERY_{key.upper()}_MODEL"] = str(path)
-    env.update({name: str(path) for name, path in tiny_extra_env.items()})
+    env = tiny_server_env(tiny_checkpoints, tiny_extra_env, tmp_path_factory.mktemp("hf-home"))
     log = tmp_path_factory.mktemp("server") / "server.log"
-    with open(log, "w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "app.py", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"app.py did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.5)
-    yield url, log
-    proc.terminate()
-    proc.wait(timeout=30)
+    with app_server(env, log) as running:
+        yield running.url, log
 
 
 @pytest.fixture(scope="module")
