@@ -9,6 +9,7 @@ huge images are shrunk to at most `MAX_SIDE` pixels per side before any model se
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import numpy as np
@@ -48,10 +49,25 @@ def _from_array(arr: np.ndarray) -> Image.Image:
     return Image.fromarray(arr)  # uint8 H x W, H x W x 3, H x W x 4: L, RGB, RGBA
 
 
+def unreadable(name: str | None, exc: BaseException) -> str:
+    """The message for a file PIL cannot read, naming the file but not the server's folders."""
+    if isinstance(exc, UnidentifiedImageError):
+        reason = "its contents are not in any image format PIL knows"
+    elif isinstance(exc, FileNotFoundError):
+        reason = "the file is missing"
+    elif "truncated" in str(exc).lower():
+        reason = "the file is cut short"
+    else:
+        reason = re.sub(r"'?(/[^\s']+)+'?|<[^>]+>", "", str(exc)).strip(" :.") or "unreadable"
+    what = f"“{name}”" if name else "This file"
+    return f"{what} is not an image that can be read: {reason}. Upload a JPEG, PNG or WebP."
+
+
 def to_rgb(image: Image.Image | np.ndarray | str | Path | bytes | None) -> Image.Image:
     """Any image (PIL of any mode, array, path or bytes) as 8-bit RGB, at most MAX_SIDE a side."""
     if image is None:
         raise BadInput("No image was given: upload a picture or pick an example.")
+    name = Path(image).name if isinstance(image, (str, Path)) else None
     try:
         if isinstance(image, (str, Path)):
             image = Image.open(image)
@@ -60,10 +76,10 @@ def to_rgb(image: Image.Image | np.ndarray | str | Path | bytes | None) -> Image
         if isinstance(image, np.ndarray):
             image = _from_array(image)
         image.load()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, ImportError) as exc:
-        raise BadInput(f"This file is not an image that can be read ({exc}).") from exc
     except Image.DecompressionBombError as exc:
         raise BadInput(f"This image is too large to open safely ({exc}).") from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, ImportError) as exc:
+        raise BadInput(unreadable(name, exc)) from exc
     if image.width == 0 or image.height == 0:
         raise BadInput("This image is empty (0 pixels wide or high).")
     image = ImageOps.exif_transpose(image)  # phone photos: honour the orientation flag

@@ -11,7 +11,7 @@ from typing import Any
 
 import gradio as gr
 
-from demos import runtime, zerogpu
+from demos import images, runtime, zerogpu
 from demos.errors import GalleryError
 from demos.registry import DemoSpec
 
@@ -120,7 +120,8 @@ class ImageInput(gr.Image):
         try:
             return super().preprocess(payload)
         except Exception as exc:
-            raise gr.Error(f"This file is not an image that can be read ({exc}).") from None
+            name = getattr(payload, "orig_name", None) or None
+            raise gr.Error(images.unreadable(name, exc)) from None
 
 
 def run_info() -> gr.JSON:
