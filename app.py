@@ -85,6 +85,11 @@ def build_app() -> gr.Blocks:
             )
         overview_tab.select(refresh, None, states, api_visibility="private")
         app.load(refresh, None, states, api_visibility="private")
+    # Components whose value is computed at page load (the checkpoint menus) get load events that
+    # Gradio names lambda_N; they are plumbing, not endpoints, so keep them out of the API.
+    for dependency in app.fns.values():
+        if str(dependency.api_name).startswith("lambda"):
+            dependency.api_visibility = "private"
     return app
 
 
@@ -105,9 +110,9 @@ def launch_options(
         "server_name": host,
         "server_port": port,
         "css": overview.CSS,
-        # Uploads above this are refused before they reach a handler (a projector demo needs
-        # photos and a few minutes of audio, not gigabytes).
-        "max_file_size": os.environ.get("GALLERY_MAX_FILE_SIZE", "50mb"),
+        # Uploads above this are refused before they reach a handler: room for the longest clip
+        # the speech tabs take (10 min of 48 kHz stereo WAV is 115 MB), not for gigabytes.
+        "max_file_size": os.environ.get("GALLERY_MAX_FILE_SIZE", "200mb"),
         "show_error": False,  # handlers raise gr.Error with readable text; nothing else leaks
     }
 

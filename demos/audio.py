@@ -166,6 +166,13 @@ def _to_mono_float(data: np.ndarray) -> np.ndarray:
     elif data.dtype.kind == "i":
         data = data.astype(np.float64) / 2.0 ** (8 * data.dtype.itemsize - 1)
     else:
+        finite = np.isfinite(data)
+        if data.size and not finite.any():
+            raise BadInput(
+                "The audio holds no valid samples (every value is NaN or infinite): the file is "
+                "damaged. Record it again or pick another file."
+            )
+        # A few bad samples (a glitch) become silence rather than spoiling the whole clip.
         data = np.nan_to_num(data.astype(np.float64), nan=0.0, posinf=1.0, neginf=-1.0)
         peak = float(np.abs(data).max(initial=0.0))
         if peak > 2.0:  # integer samples stored as floats: not the [-1, 1] convention at all
@@ -270,7 +277,7 @@ def load_audio(source: Any, *, limit_s: float | None = None) -> Audio:
         raise BadInput("The recording is empty (it has no samples).")
     if seconds < MIN_SECONDS:
         raise BadInput(
-            f"The recording is only {seconds * 1000:.0f} ms long; speak for at least "
+            f"The recording is only {seconds * 1000:.2g} ms long; speak for at least "
             f"{MIN_SECONDS:.1f} s."
         )
     if float(np.abs(mono).max()) < SILENCE_PEAK:

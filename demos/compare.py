@@ -72,7 +72,7 @@ def run_each(
     for spec, outcome in zip(specs, outcomes, strict=True):
         try:
             outcome.result, info = call(spec)
-            outcome.info = info.as_dict()
+            outcome.info = info if isinstance(info, dict) else info.as_dict()
         except GalleryError as exc:
             outcome.error = str(exc)
         except gr.Error as exc:

@@ -351,8 +351,7 @@ _SPECS: tuple[DemoSpec, ...] = (
         card=ModelCard(
             authors="Alexei Baevski, Henry Zhou, Abdelrahman Mohamed, Michael Auli (Facebook AI)",
             year=2020,
-            paper="wav2vec 2.0: A Framework for Self-Supervised Learning of Speech "
-            "Representations",
+            paper="wav2vec 2.0: A Framework for Self-Supervised Learning of Speech Representations",
             paper_url="https://arxiv.org/abs/2006.11477",
             params="95M",
             licence="Apache-2.0",
@@ -371,6 +370,37 @@ _SPECS: tuple[DemoSpec, ...] = (
                 label="large · LibriVox 60k h + self-training · 317M",
             ),
         ),
+    ),
+    DemoSpec(
+        key="deepspeech",
+        title="DeepSpeech",
+        family="speech",
+        module="demos.deepspeech",
+        card=ModelCard(
+            authors="Reuben Morais, Mozilla's DeepSpeech team",
+            year=2020,
+            paper="Deep Speech: Scaling up end-to-end speech recognition (Hannun et al., 2014)",
+            paper_url="https://arxiv.org/abs/1412.5567",
+            params="47M",
+            licence="MPL-2.0",
+            known_for="Mozilla's open answer to cloud speech recognition: one recurrent network "
+            "from sound to letters, small enough to transcribe offline, as you speak, even on a "
+            "Raspberry Pi; a KenLM language model can steer its spelling. Coqui STT carried it "
+            "on. Model 0.9.3, released December 2020.",
+        ),
+        default=Checkpoint(
+            id="https://github.com/mozilla/DeepSpeech/releases/download/v0.9.3/"
+            "deepspeech-0.9.3-models.tflite",
+            label="Mozilla DeepSpeech 0.9.3 · 47M",
+        ),
+        choices=(
+            Checkpoint(
+                id="https://github.com/coqui-ai/STT-models/releases/download/english/coqui/"
+                "v0.9.3/model.tflite",
+                label="Coqui STT English 0.9.3 · 47M",
+            ),
+        ),
+        half_precision=False,  # LiteRT runs the graph in float32 on the CPU whatever the device
     ),
 )
 
@@ -403,8 +433,7 @@ def markdown_table() -> str:
         others = ", ".join(f"`{c.id}`" for c in spec.choices) or "–"
         rows.append(
             f"| {spec.title} (`/{spec.key}`) | {spec.family} | `{spec.default.id}` | {others} "
-            f"| {card.params} | [{card.authors.split(',')[0]} et al., {card.year}]"
-            f"({card.paper_url}) | {card.licence} |"
+            f"| {card.params} | [{card.paper}]({card.paper_url}) | {card.licence} |"
         )
     return "\n".join(rows)
 

@@ -91,7 +91,7 @@ def plot_emissions(
     top.set_xticks([c["start"] + frame_s / 2 for c in shown], [c["char"] for c in shown])
     top.tick_params(labelsize=9, length=0)
     # Right-aligned: the page lays the image's label over the top-left corner.
-    ax.set_title("↓ letters where greedy CTC decoding emits them", loc="right", fontsize=9, pad=16)
+    ax.set_title("↓ letters where greedy CTC decoding emits them", loc="right", fontsize=9, pad=22)
     ax.legend(loc="lower right", fontsize=8, markerscale=3)
     canvas = FigureCanvasAgg(fig)  # no pyplot: no global state shared between requests
     canvas.draw()

@@ -19,6 +19,7 @@ Hub; OpenAI's code: MIT. Trained on 680,000 hours of web audio in 99 languages.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +48,7 @@ LONG_FORM = {
 }
 NO_SPACE_LANGUAGES = {"zh", "ja", "th", "lo", "my", "yue"}  # words are tokens, not spaced runs
 LIVE_EVERY_S = 1.0  # re-transcribe the live buffer after at least this much new audio
+LIVE_DETECT_S = 3.0  # the language is re-detected until this much audio, then kept
 LIVE_WINDOW_S = 25.0  # then start a new window: the text so far is kept, the audio dropped
 
 
@@ -267,6 +269,7 @@ def live_step(
     task: str = "transcribe",
     language: str | None = None,
     checkpoint: str | None = None,
+    clock: Callable[[], float] = time.perf_counter,
 ) -> LiveState:
     """Append one microphone chunk; re-transcribe the buffer when enough new audio arrived."""
     state = state or LiveState()
@@ -275,15 +278,17 @@ def live_step(
         return state
     clip = state.stream.audio()
     if clip.duration_s < audio.MIN_SECONDS or abs(clip.samples).max() < audio.SILENCE_PEAK:
+        if state.stream.duration_s >= LIVE_WINDOW_S:  # a long silence: drop it
+            state.stream, state.transcribed_s = audio.AudioStream(), 0.0
         return state  # nothing said yet
-    started = time.perf_counter()
+    started = clock()
     result, run = predict(clip, task, language or state.language, False, checkpoint)
-    if not language and state.language is None:
-        state.language = result["language"]  # detected once, from the first second or so
+    if not language and state.language is None and clip.duration_s >= LIVE_DETECT_S:
+        state.language = result["language"]  # then kept: one pass less per update
     state.current = result["text"]
     state.transcribed_s = state.stream.duration_s
     # When the machine is slower than real time, wait for as much audio as a pass takes.
-    state.wait_s = max(LIVE_EVERY_S, time.perf_counter() - started)
+    state.wait_s = max(LIVE_EVERY_S, clock() - started)
     state.info = audio.run_info(run, clip.duration_s)
     if state.stream.duration_s >= LIVE_WINDOW_S:  # a new window keeps each pass short
         state.committed, state.current = state.text, ""

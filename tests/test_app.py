@@ -60,8 +60,16 @@ def test_home_page_and_api_listing_without_loading_weights(server):
         listed = info.read().decode()
     from demos import registry
 
-    for key in [*registry.REGISTRY, "compare_language", "compare_vision"]:
+    compares = [
+        "compare_language",
+        "compare_word_vectors",
+        "compare_continuation",
+        "compare_vision",
+        "compare_speech",
+    ]
+    for key in [*registry.REGISTRY, *compares]:
         assert f'"/{key}"' in listed, key
+    assert '"/lambda' not in listed  # page-load plumbing is not an endpoint
     assert "Loading weights" not in log.read_text()
 
 

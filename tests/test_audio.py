@@ -112,7 +112,10 @@ def test_files_and_their_bytes_decode(tmp_path, suffix, rate, subtype):
     _check(audio.load_audio(path.read_bytes()), 2.0)
 
 
-@pytest.mark.parametrize(("suffix", "codec"), [(".mp3", "libmp3lame"), (".m4a", "aac")])
+@pytest.mark.parametrize(
+    ("suffix", "codec"),
+    [(".mp3", "libmp3lame"), (".m4a", "aac"), (".webm", "libopus")],  # webm: browser recordings
+)
 def test_compressed_files_decode(tmp_path, suffix, codec):
     exe = _ffmpeg()
     wav, out = tmp_path / "tone.wav", tmp_path / f"tone{suffix}"
@@ -202,3 +205,12 @@ def test_stream_appends_microphone_chunks_in_order():
     stream.append(None)
     _check(stream.audio(), 3.0, amplitude=0.5)
     assert audio.AudioStream().audio().duration_s == 0.0
+
+
+def test_nan_audio_is_called_damaged_and_a_few_nans_are_silenced():
+    with pytest.raises(BadInput, match="no valid samples"):
+        audio.load_audio((16_000, np.full(16_000, np.nan)))
+    glitch = _tone(16_000, 1.0)
+    glitch[100:110] = np.nan
+    clip = audio.load_audio((16_000, glitch))
+    assert np.isfinite(clip.samples).all() and clip.duration_s == pytest.approx(1.0)

@@ -7,7 +7,7 @@ import pytest
 from gradio_client import handle_file
 from PIL import Image
 
-from demos import compare, compare_language, compare_vision
+from demos import compare, compare_language, compare_speech, compare_vision
 
 
 @pytest.fixture
@@ -133,3 +133,50 @@ def test_overview_lists_every_model_and_its_load_state(tiny_env):
     spec_module = __import__("demos.bert", fromlist=["predict"])
     spec_module.predict("the [MASK] is a city.")
     assert "loaded" in overview.load_state(spec) and "cpu" in overview.load_state(spec)
+
+
+def test_error_rates_on_a_hand_checked_example():
+    # Normalised: "the cat sat on the mat" vs "the cat sat on a mat". Words: one substitution
+    # (the -> a) in 6 = 1/6. Characters: "the" -> "a" is t->a, h deleted, e deleted: 3 edits in
+    # the reference's 22 characters (spaces count) = 3/22.
+    rates = compare_speech.error_rates("the cat sat on the mat", "The cat sat on a mat.")
+    assert rates["wer"] == pytest.approx(1 / 6)
+    assert rates["cer"] == pytest.approx(3 / 22)
+    assert compare_speech.error_rates("", "anything") is None  # no reference, no score
+    assert compare_speech.error_rates("hello world", "")["wer"] == 1.0
+
+
+def test_compare_speech_one_transcript_per_model(gallery_client, tiny_env):
+    from demos import assets
+
+    clip = assets.audio()[0]
+    out = gallery_client.predict(
+        handle_file(clip), "the weather is fine today", api_name="/compare_speech"
+    )
+    results = _results(out)
+    assert [r["model"] for r in results] == [
+        s.key for s in compare.present(compare_speech.RECOGNISERS)
+    ]
+    for r in results:
+        assert r["ok"], r
+        assert isinstance(r["result"]["text"], str)
+        assert r["result"]["errors"]["cer"] >= 0.0 and r["info"]["real_time_factor"] > 0
+        expected = compare_speech.error_rates("the weather is fine today", r["result"]["text"])
+        assert r["result"]["errors"] == pytest.approx(expected)
+
+
+def test_a_missing_speech_model_fails_in_its_own_column(gallery_client, tiny_env, monkeypatch):
+    from demos import assets
+
+    monkeypatch.setenv("GALLERY_WAV2VEC2_MODEL", "/no/such/wav2vec2")
+    results = _results(
+        gallery_client.predict(handle_file(assets.audio()[0]), "", api_name="/compare_speech")
+    )
+    by_model = {r["model"]: r for r in results}
+    assert not by_model["wav2vec2"]["ok"] and "/no/such/wav2vec2" in by_model["wav2vec2"]["error"]
+    assert all(r["ok"] for k, r in by_model.items() if k != "wav2vec2")
+    assert all(
+        "errors" not in r.get("result", {}) or r["result"]["errors"] is None
+        for r in results
+        if r["ok"]
+    )

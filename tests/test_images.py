@@ -64,13 +64,3 @@ def test_huge_images_are_shrunk():
 def test_bad_input_gets_a_clear_message(bad, message):
     with pytest.raises(BadInput, match=message):
         images.to_rgb(bad)
-
-
-def test_a_corrupt_file_stays_a_clear_message_once_yolo_has_loaded(monkeypatch, tmp_path):
-    """ultralytics patches PIL.Image.open process-wide (it would try to pip-install a plugin)."""
-    from demos import yolo_model
-
-    monkeypatch.setenv("GALLERY_HOME", str(tmp_path))
-    yolo_model.configure_ultralytics()
-    with pytest.raises(BadInput, match="not an image"):
-        images.to_rgb(b"definitely not an image")

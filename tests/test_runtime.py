@@ -132,3 +132,18 @@ def test_run_info_reports_device_and_times(monkeypatch):
     _, again = runtime.load_model(spec, ckpt, lambda c, d, t: pytest.fail("reloaded"))
     assert not again.loaded_now
     assert set(again.as_dict()) >= {"device", "load_ms", "speed_ms", "checkpoint"}
+
+
+def test_room_is_made_before_a_new_model_loads():
+    cache = ModelCache(max_loaded=2)
+    cache.get(("a", "c", "cpu"), lambda: 1)
+    cache.get(("b", "c", "cpu"), lambda: 2)
+    resident_during_load = []
+
+    def load_c():
+        resident_during_load.extend(k[0] for k in cache.loaded_keys())
+        return 3
+
+    cache.get(("c", "c", "cpu"), load_c)
+    assert resident_during_load == ["b"]  # a went first: never three models in memory at once
+    assert [k[0] for k in cache.loaded_keys()] == ["b", "c"]

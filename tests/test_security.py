@@ -57,7 +57,7 @@ def test_a_symlink_to_a_secret_is_not_served(gallery_client, tmp_path):
 def test_uploads_are_capped(monkeypatch):
     import app
 
-    assert app.launch_options("127.0.0.1", 7860)["max_file_size"] == "50mb"
+    assert app.launch_options("127.0.0.1", 7860)["max_file_size"] == "200mb"
     monkeypatch.setenv("GALLERY_MAX_FILE_SIZE", "5mb")
     assert app.launch_options("127.0.0.1", 7860)["max_file_size"] == "5mb"
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -135,24 +137,44 @@ def test_language_and_task_checks(tiny, speech):
         whisper.predict(speech, task="summarise")
 
 
+class FakeClock:
+    """A clock where every transcription pass takes `pass_s` seconds."""
+
+    def __init__(self, pass_s: float) -> None:
+        self.now, self.pass_s, self.calls = 0.0, pass_s, 0
+
+    def __call__(self) -> float:
+        self.calls += 1
+        if self.calls % 2 == 0:  # read once before a pass and once after it
+            self.now += self.pass_s
+        return self.now
+
+
+def _live(chunks: list, clock: FakeClock, state=None) -> tuple[whisper.LiveState, list[float]]:
+    heard: list[float] = []  # buffer length at each transcription
+    for chunk in chunks:
+        before = state.info.get("audio_s") if state else None
+        state = whisper.live_step(state, chunk, clock=clock)
+        if state.info and state.info["audio_s"] != before:
+            heard.append(state.info["audio_s"])
+    return state, heard
+
+
 def test_live_chunks_grow_the_transcript(tiny, speech, monkeypatch):
     one = audio.load_audio(speech).samples
     pcm = (np.tile(one, 3) * 32767).astype(np.int16)
-    rate, step = 16_000, 8_000  # half-second chunks as int16, as the browser's stream arrives
-    state = None
-    for _ in range(3):
-        state = whisper.live_step(state, (rate, np.zeros(step, np.int16)))
-    assert state.text == "" and not state.info  # 1.5 s of silence: nothing transcribed
-    monkeypatch.setattr(whisper, "LIVE_WINDOW_S", 4.0)  # roll over to a second window quickly
-    seen: list[float] = []
-    texts: list[str] = []
-    for start in range(0, 6 * rate, step):
-        state = whisper.live_step(state, (rate, pcm[start : start + step]))
-        if state.info and (not seen or seen[-1] != state.info["audio_s"]):
-            seen.append(state.info["audio_s"])
-            texts.append(state.text)
-    assert len(seen) >= 3, seen  # re-transcribed as audio kept arriving
+    rate, step = 16_000, 8_000  # half-second int16 chunks, as the browser's stream arrives
+    silence = [(rate, np.zeros(step, np.int16))] * 3
+    state, heard = _live(silence, FakeClock(0.2))
+    assert state.text == "" and heard == []  # 1.5 s of silence: nothing transcribed
+    monkeypatch.setattr(whisper, "LIVE_WINDOW_S", 5.0)  # roll over to a second window quickly
+    speaking = [(rate, pcm[i : i + step]) for i in range(0, 6 * rate, step)]
+    state, heard = _live(speaking, FakeClock(0.2), state)
+    assert heard[:4] == [2.0, 3.0, 4.0, 5.0]  # re-transcribed every second of new audio
     assert state.language in whisper_tiny.LANGUAGES  # detected once, then kept
     assert state.committed, "the first window's text is kept after the rollover"
     assert state.text.startswith(state.committed)
     assert state.info["real_time_factor"] > 0
+    # A machine slower than real time waits for as much new audio as a pass takes.
+    _state, slow = _live(speaking, FakeClock(2.5))
+    assert len(slow) >= 2 and all(b - a >= 2.5 for a, b in itertools.pairwise(slow))

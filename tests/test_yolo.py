@@ -324,4 +324,18 @@ def test_ultralytics_runs_offline_with_settings_of_our_own():
 
     assert os.environ["YOLO_OFFLINE"] == "1" and not ONLINE
     assert SETTINGS["sync"] is False
-    assert Path(SETTINGS_FILE).is_relative_to(yolo_model.gallery_home() / "ultralytics")
+    # ultralytics fixes its settings folder when first imported in this process (perhaps by an
+    # earlier test, with another GALLERY_HOME): a folder of the gallery's, not ~/.config.
+    settings = Path(SETTINGS_FILE)
+    assert settings.parent.parent.name == "ultralytics" and ".config" not in settings.parts
+    assert os.environ["YOLO_CONFIG_DIR"] == str(settings.parent.parent)
+
+
+def test_a_corrupt_image_stays_a_clear_message_in_every_tab(client):
+    """ultralytics replaces PIL.Image.open process-wide with one that pip-installs a plugin."""
+    from demos import images
+    from demos.errors import BadInput
+
+    yolo_model.configure_ultralytics()
+    with pytest.raises(BadInput, match="not an image"):
+        images.to_rgb(b"definitely not an image")
