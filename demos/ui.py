@@ -6,6 +6,7 @@ import contextlib
 import functools
 import inspect
 import logging
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -90,15 +91,18 @@ def model_card(spec: DemoSpec) -> gr.Markdown:
 
 
 def checkpoint_picker(spec: DemoSpec) -> gr.Dropdown:
-    """The registry's sizes; `GALLERY_<KEY>_MODEL` (a hub id or local path) is the preselection.
+    """The registry's sizes, after a "default" entry whose value is "".
 
-    The preselection is read when a page loads, not when the app is built, so it follows the
-    environment the server runs in.
+    "" is resolved when a request runs (`spec.checkpoint("")`: `GALLERY_<KEY>_MODEL` if set, else
+    the registry's default), so the environment always wins over a menu that was built earlier,
+    and no page-load event has to race the user's first click.
     """
-    choices = [(c.label, c.id) for c in spec.checkpoints]
+    override = os.environ.get(spec.env_var, "").strip()
+    default = f"{override} ({spec.env_var})" if override else spec.default.label
+    choices = [(f"default: {default}", ""), *((c.label, c.id) for c in spec.checkpoints)]
     return gr.Dropdown(
         choices=choices,
-        value=lambda: spec.checkpoint().id,
+        value="",
         label="Checkpoint",
         info=f"A size from the list, a hub id, or a local path (default set by {spec.env_var}).",
         allow_custom_value=True,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from demos import compare, compare_language, compare_vision, registry
+from demos import compare, compare_language, compare_speech, compare_vision, registry
 
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = [
@@ -24,6 +24,7 @@ FAMILY_TITLES = {"language": "Language", "vision": "Vision", "speech": "Speech"}
 COMPARED = {
     "language": compare_language.FILL_MASK,
     "vision": compare_vision.CLASSIFIERS + compare_vision.DETECTORS,
+    "speech": compare_speech.RECOGNISERS,
 }
 # What shows that a tab ran: its run-info panel lists the stages it timed.
 DONE_TEXT = "inference"
@@ -63,19 +64,29 @@ def _open(page, *names: str):
 
 
 def _run_first_example(panel) -> None:
-    panel.locator(".gallery-item").first.click()
-    panel.locator("button.primary").first.click()
+    """Click the first example (a gallery button, or a table row when it fills several inputs),
+    then the tab's main button (or the chat's submit button)."""
+    panel.locator(".gallery-item, tr.tr-body").first.click()
+    run = panel.locator("button.primary, [data-testid=submit-button]").first
+    run.click()
 
 
-@pytest.mark.parametrize("key", ["bert", "roberta", "mobilenet_v2", "vit"])
+@pytest.mark.parametrize("key", list(registry.REGISTRY))
 def test_every_tab_runs_its_first_example(page, key, tmp_path):
     spec = registry.get(key)
-    panel = _open(page, FAMILY_TITLES[spec.family], spec.title)
-    assert spec.card.known_for[:40] in panel.inner_text()
+    _open(page, FAMILY_TITLES[spec.family], spec.title)
+    model_panel = page.locator("[role=tabpanel]:visible").nth(1)  # inside the family's panel
+    assert spec.card.known_for[:40] in model_panel.inner_text()
+    panel = page.locator("[role=tabpanel]:visible").last
     _run_first_example(panel)
-    panel.get_by_text(DONE_TEXT).first.wait_for(timeout=60_000)
-    page.screenshot(path=str(tmp_path / f"{key}.png"), full_page=True)
-    assert "Error" not in panel.inner_text()
+    # A chat answers in a bot bubble; every other tab fills its run-info panel.
+    answer = model_panel.locator("[data-testid=bot]")
+    done = answer if key == "gpt" else model_panel.get_by_text(DONE_TEXT)
+    try:
+        done.first.wait_for(timeout=120_000)
+    finally:
+        page.screenshot(path=str(tmp_path / f"{key}.png"), full_page=True)
+    assert "Error" not in model_panel.inner_text()
 
 
 def test_overview_cards_open_their_tab(page, tmp_path):
@@ -87,7 +98,7 @@ def test_overview_cards_open_their_tab(page, tmp_path):
 
 
 def test_compare_tabs_fill_every_column(page, tmp_path):
-    for family in ("language", "vision"):
+    for family in ("language", "vision", "speech"):
         columns = len(compare.present(COMPARED[family]))
         panel = _open(page, FAMILY_TITLES[family], "Compare")
         _run_first_example(panel)
