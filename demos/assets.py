@@ -19,5 +19,9 @@ def images() -> list[str]:
     return _files(IMAGE_SUFFIXES)
 
 
-def audio() -> list[str]:
-    return _files(AUDIO_SUFFIXES)
+def audio(language: str | None = None) -> list[str]:
+    """Speech clips; with `language` ("en"), only those named speech-<language>-*."""
+    files = _files(AUDIO_SUFFIXES)
+    if language:
+        files = [f for f in files if Path(f).name.startswith(f"speech-{language}-")]
+    return files

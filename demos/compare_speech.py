@@ -80,7 +80,7 @@ def build_tab() -> None:
         "and punctuation."
     )
     with gr.Row():
-        clip = gr.Audio(sources=["upload", "microphone"], type="filepath", label="Speech")
+        clip = ui.audio_input()
         with gr.Column():
             reference = gr.Textbox(label="Reference transcript (optional)", lines=2)
             button = gr.Button("Compare", variant="primary")

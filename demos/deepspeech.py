@@ -276,15 +276,11 @@ def live_finish(
 
 
 def build_tab() -> None:
-    examples = [e for e in assets.audio() if "-en" in e.rsplit("/", 1)[-1]]  # English only
+    examples = assets.audio("en")  # the released model hears English only
     ui.model_card(SPEC)
     with gr.Row():
         with gr.Column():
-            clip = gr.Audio(
-                sources=["upload", "microphone"],
-                type="filepath",
-                label=f"English speech ({audio.FORMATS}; up to {audio.max_seconds() / 60:.0f} min)",
-            )
+            clip = ui.audio_input("English speech")
             decoder = gr.Radio(list(DECODERS), value="greedy", label="Decoding")
             beam_width = gr.Slider(
                 1,

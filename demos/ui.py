@@ -128,6 +128,17 @@ class ImageInput(gr.Image):
             raise gr.Error(images.unreadable(name, exc)) from None
 
 
+def audio_input(what: str = "Speech") -> gr.Audio:
+    """An upload or a recording, handed over as a file path for `demos.audio.load_audio`."""
+    from demos import audio  # numpy and soundfile: only the speech tabs need them
+
+    return gr.Audio(
+        sources=["upload", "microphone"],
+        type="filepath",
+        label=f"{what} ({audio.FORMATS}; up to {audio.max_seconds() / 60:.0f} min)",
+    )
+
+
 def run_info() -> gr.JSON:
     return gr.JSON(label="Run info (device, load and inference times in ms)")
 

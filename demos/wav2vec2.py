@@ -35,7 +35,6 @@ CHUNK_S = 30.0  # seconds of audio whose frames each window contributes
 CONTEXT_S = 5.0  # seconds read on either side of a chunk, then dropped: words at a cut still fit
 PLOT_S = 10.0  # seconds shown in the emissions plot: 500 frames still read one by one
 PLOT_MIN_PROB = 0.02  # symbols never this likely in the plotted span get no row
-EXAMPLE_LANGUAGE = "-en"  # the checkpoints are English-only; examples are named speech-en-*.wav
 
 
 # helpers
@@ -218,15 +217,11 @@ def _run_info(run: runtime.RunInfo, result: dict[str, Any]) -> dict[str, Any]:
 
 
 def build_tab() -> None:
-    examples = [e for e in assets.audio() if EXAMPLE_LANGUAGE in e.rsplit("/", 1)[-1]]
+    examples = assets.audio("en")  # the checkpoints are English-only
     ui.model_card(SPEC)
     with gr.Row():
         with gr.Column():
-            clip = gr.Audio(
-                sources=["upload", "microphone"],
-                type="filepath",
-                label=f"English speech ({audio.FORMATS}; up to {audio.max_seconds() / 60:.0f} min)",
-            )
+            clip = ui.audio_input("English speech")
             checkpoint = ui.checkpoint_picker(SPEC)
             button = gr.Button("Transcribe", variant="primary")
         with gr.Column():

@@ -305,11 +305,7 @@ def build_tab() -> None:
     ui.model_card(SPEC)
     with gr.Row():
         with gr.Column():
-            clip = gr.Audio(
-                sources=["upload", "microphone"],
-                type="filepath",
-                label=f"Speech ({audio.FORMATS}; up to {audio.max_seconds() / 60:.0f} min)",
-            )
+            clip = ui.audio_input("Speech")
             with gr.Row():
                 task = gr.Radio(
                     list(TASKS),
