@@ -22,7 +22,7 @@ import logging
 
 import gradio as gr
 
-from demos import overview, registry
+from demos import gradio_fixes, overview, registry
 
 log = logging.getLogger("gallery")
 
@@ -57,6 +57,7 @@ def mount(module_name: str, title: str) -> None:
 
 
 def build_app() -> gr.Blocks:
+    gradio_fixes.apply()  # identical outputs served concurrently must not be half-written
     with gr.Blocks(title=TITLE) as app:
         gr.Markdown(INTRO)
         with gr.Tabs() as top:
