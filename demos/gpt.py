@@ -172,7 +172,7 @@ def add_message(message: dict[str, Any] | None, history: list[dict[str, Any]]):
         for path in files:
             images.to_rgb(path)  # refuse a file that is not a readable image before it is shown
     except BadInput as exc:
-        raise gr.Error(str(exc), title=SPEC.title) from None
+        raise gr.Error(str(exc), title=SPEC.title, print_exception=False) from None
     content: list[Any] = [{"path": path} for path in files] + ([text] if text else [])
     locked = gr.MultimodalTextbox(value=None, interactive=False)
     return [*history, {"role": "user", "content": content}], locked

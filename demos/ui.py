@@ -26,7 +26,9 @@ def _user_error(title: str, exc: BaseException) -> gr.Error:
     if isinstance(exc, gr.Error):
         return exc
     if isinstance(exc, GalleryError):
-        return gr.Error(str(exc), title=title)
+        # Expected (bad input, missing weights): the message is the whole story; no traceback
+        # in the server log for it.
+        return gr.Error(str(exc), title=title, print_exception=False)
     if isinstance(exc, MemoryError) or "out of memory" in str(exc).lower():
         runtime.free_memory(runtime.device())  # give back what the failed call held
         log.warning("out of memory in the %s tab: %s", title, exc)
@@ -35,6 +37,7 @@ def _user_error(title: str, exc: BaseException) -> gr.Error:
             f"smaller input, or a smaller size in the checkpoint menu; set GALLERY_MAX_LOADED=1 "
             f"so fewer models share the memory. Other tabs are not affected.",
             title=title,
+            print_exception=False,
         )
     # Unexpected: the traceback stays in the server log; the user gets a short readable line.
     log.exception("unexpected error in the %s tab", title)
@@ -42,6 +45,7 @@ def _user_error(title: str, exc: BaseException) -> gr.Error:
         f"{title} hit an unexpected {type(exc).__name__}; the details are in the server log. "
         f"Other tabs are not affected; try another input.",
         title=title,
+        print_exception=False,  # log.exception above already wrote the traceback
     )
 
 
@@ -125,7 +129,7 @@ class ImageInput(gr.Image):
             return super().preprocess(payload)
         except Exception as exc:
             name = getattr(payload, "orig_name", None) or None
-            raise gr.Error(images.unreadable(name, exc)) from None
+            raise gr.Error(images.unreadable(name, exc), print_exception=False) from None
 
 
 def audio_input(what: str = "Speech") -> gr.Audio:
