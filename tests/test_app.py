@@ -158,3 +158,12 @@ def test_importing_the_app_touches_no_network_and_loads_nothing():
     )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.startswith("ok")
+
+
+def test_expected_errors_leave_no_traceback_in_the_server_log(client, server):
+    _url, log = server
+    with pytest.raises(Exception, match="no mask"):
+        client.predict("No mask here.", 5, "", api_name="/bert")
+    with pytest.raises(Exception, match="could not load"):
+        client.predict("the [MASK].", 5, "/no/such/folder", api_name="/bert")
+    assert "Traceback" not in log.read_text()
