@@ -1,0 +1,284 @@
+"""The measurements, run inside one process (a `bench.worker` subprocess, or a test).
+
+- `demo_vs_bare`: import the demo module, its first `predict` (cold: load + call), then warm
+  calls of the demo and of the bare model interleaved (so drift in machine speed hits both),
+  medians and their ratio; peak RSS of the demo alone, read before the bare model is loaded.
+- `concurrent_first_requests`: N threads call a demo's `predict` at once on an empty cache;
+  counts how many times the loader ran (`runtime.load_model` is wrapped to count its loader).
+- `all_loaded` / `cycle`: every demo loaded at once, and every demo in turn under a small
+  `GALLERY_MAX_LOADED`; peak RSS (`ru_maxrss`), which for a process is its own high-water mark.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import cProfile
+import importlib
+import io
+import os
+import pstats
+import resource
+import statistics
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from bench.cases import CASES, Case
+
+MB = 1024 * 1024
+
+
+# helpers
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far (Linux reports ru_maxrss in KiB, macOS bytes)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / MB if sys.platform == "darwin" else peak / 1024
+
+
+def rss_mb() -> float | None:
+    """Resident memory now (Linux /proc); None where there is no /proc."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / MB
+    except OSError:
+        return None
+
+
+def ms_since(start: float) -> float:
+    return (time.perf_counter() - start) * 1000.0
+
+
+def sync() -> None:
+    """Wait for queued GPU work, so a time covers the GPU's work and not only its launch."""
+    import torch
+
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        torch.cuda.synchronize()
+
+
+def peak_gpu_mb() -> float | None:
+    import torch
+
+    if not (torch.cuda.is_available() and torch.cuda.is_initialized()):
+        return None
+    return round(torch.cuda.max_memory_allocated() / MB, 1)
+
+
+def timed_ms(call: Callable[[], Any]) -> tuple[float, Any]:
+    start = time.perf_counter()
+    out = call()
+    sync()
+    return ms_since(start), out
+
+
+def point_at(key: str, checkpoint: Path) -> None:
+    """Make the demo load `checkpoint`, the way a user overrides its default."""
+    os.environ[f"GALLERY_{key.upper()}_MODEL"] = str(checkpoint)
+
+
+def import_demo(key: str) -> tuple[Any, Any, float]:
+    """(registry record, demo module, import time in ms)."""
+    from demos import registry
+
+    spec = registry.get(key)
+    start = time.perf_counter()
+    module = importlib.import_module(spec.module)
+    return spec, module, ms_since(start)
+
+
+def profile_top(call: Callable[[], Any], lines: int = 25) -> str:
+    """cProfile of one call: the functions with the most cumulative time."""
+    profiler = cProfile.Profile()
+    profiler.runcall(call)
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(lines)
+    return out.getvalue()
+
+
+def _round(values: list[float]) -> list[float]:
+    return [round(v, 2) for v in values]
+
+
+# measurements
+
+
+def demo_vs_bare(
+    case: Case, checkpoint: Path, repeats: int = 5, profile: bool = False
+) -> dict[str, Any]:
+    """Cold and warm times of the demo's `predict` against the bare model on the same input."""
+    from demos import runtime
+
+    point_at(case.key, checkpoint)
+    spec, module, import_ms = import_demo(case.key)
+    base_rss = rss_mb()
+    cold_ms, info = timed_ms(lambda: case.demo(module))
+    if not info.loaded_now:
+        raise RuntimeError(f"{case.key}: the first predict did not load the model")
+    case.demo(module)  # one warm-up call: lazy allocations, kernel choices
+    demo_peak = peak_rss_mb()  # the demo alone: read before the bare model exists
+    demo_gpu_peak = peak_gpu_mb()
+
+    dev = runtime.device()
+    dtype = runtime.dtype_for(spec, dev)
+    bare_load_ms, bare = timed_ms(lambda: case.bare(checkpoint, dev, dtype))
+    bare()  # its warm-up call
+    demo_ms, bare_ms, stages = [], [], []
+    for i in range(repeats):
+        # Alternate which goes first, so a slow patch of the machine hits both alike.
+        order = ("demo", "bare") if i % 2 == 0 else ("bare", "demo")
+        for which in order:
+            if which == "demo":
+                elapsed, run = timed_ms(lambda: case.demo(module))
+                demo_ms.append(elapsed)
+                stages.append(run.speed_ms)
+            else:
+                bare_ms.append(timed_ms(bare)[0])
+    demo_median, bare_median = statistics.median(demo_ms), statistics.median(bare_ms)
+    result = {
+        "key": case.key,
+        "checkpoint": str(checkpoint),
+        "baseline": case.baseline,
+        "device": info.device,
+        "dtype": info.dtype,
+        "params": info.params,
+        "import_ms": round(import_ms, 1),
+        "rss_after_import_mb": base_rss,
+        "cold_call_ms": round(cold_ms, 1),
+        "cold_load_ms": round(info.load_ms, 1),
+        "peak_rss_mb": round(demo_peak, 1),
+        "peak_gpu_mb": demo_gpu_peak,
+        "bare_load_ms": round(bare_load_ms, 1),
+        "demo_ms": _round(demo_ms),
+        "bare_ms": _round(bare_ms),
+        "demo_median_ms": round(demo_median, 2),
+        "bare_median_ms": round(bare_median, 2),
+        "ratio": round(demo_median / bare_median, 3),
+        "demo_stages_ms": {
+            stage: round(statistics.median(s.get(stage, 0.0) for s in stages), 2)
+            for stage in stages[0]
+        },
+    }
+    if profile:
+        result["profile"] = profile_top(lambda: case.demo(module))
+    return result
+
+
+@contextlib.contextmanager
+def counting_loads() -> Iterator[list[str]]:
+    """Wrap `runtime.load_model` so every run of a loader appends the checkpoint id to a list."""
+    from demos import runtime
+
+    calls: list[str] = []
+    lock = threading.Lock()
+    original = runtime.load_model
+
+    def load_model(spec, checkpoint, loader, progress=None):
+        def counted(ckpt, device, dtype):
+            with lock:
+                calls.append(ckpt.id)
+            return loader(ckpt, device, dtype)
+
+        return original(spec, checkpoint, counted, progress)
+
+    runtime.load_model = load_model
+    try:
+        yield calls
+    finally:
+        runtime.load_model = original
+
+
+def concurrent_first_requests(case: Case, checkpoint: Path, threads: int = 8) -> dict[str, Any]:
+    """`threads` first requests at once to one demo: how many loads, did every request succeed."""
+    point_at(case.key, checkpoint)
+    _, module, _ = import_demo(case.key)
+    barrier = threading.Barrier(threads)
+    infos: list[Any] = []
+    errors: list[str] = []
+
+    def request() -> None:
+        barrier.wait()  # all threads call predict together
+        try:
+            infos.append(case.demo(module))
+        except Exception as exc:  # reported, not raised: the count is the result
+            errors.append(f"{type(exc).__name__}: {exc}")
+
+    with counting_loads() as loads:
+        start = time.perf_counter()
+        workers = [threading.Thread(target=request) for _ in range(threads)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        wall_ms = ms_since(start)
+    return {
+        "key": case.key,
+        "threads": threads,
+        "loads": len(loads),
+        "answered": len(infos),
+        "loaded_now": sum(1 for i in infos if i.loaded_now),
+        "errors": errors[:3],
+        "wall_ms": round(wall_ms, 1),
+    }
+
+
+def all_loaded(keys: list[str], checkpoints: dict[str, Path]) -> dict[str, Any]:
+    """Every demo's default loaded at once (the cache keeps them all): peak RSS."""
+    from demos import runtime
+
+    os.environ["GALLERY_MAX_LOADED"] = str(len(keys) + 1)
+    modules = {}
+    for key in keys:
+        point_at(key, checkpoints[key])
+        modules[key] = import_demo(key)[1]
+    base = rss_mb()
+    for key in keys:
+        CASES[key].demo(modules[key])
+    return {
+        "keys": keys,
+        "rss_after_import_mb": base,
+        "loaded": len(runtime.CACHE.loaded_keys()),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+        "rss_end_mb": rss_mb(),
+    }
+
+
+def cycle(
+    keys: list[str], checkpoints: dict[str, Path], max_loaded: int = 2, rounds: int = 2
+) -> dict[str, Any]:
+    """Every demo in turn, `rounds` times, with GALLERY_MAX_LOADED=`max_loaded`: peak RSS."""
+    from demos import runtime
+
+    os.environ["GALLERY_MAX_LOADED"] = str(max_loaded)
+    modules = {}
+    for key in keys:
+        point_at(key, checkpoints[key])
+        modules[key] = import_demo(key)[1]
+    base = rss_mb()
+    trace = []
+    with counting_loads() as loads:
+        for _ in range(rounds):
+            for key in keys:
+                info = CASES[key].demo(modules[key])
+                trace.append(
+                    {
+                        "key": key,
+                        "loaded_now": info.loaded_now,
+                        "rss_mb": rss_mb(),
+                        "loaded": len(runtime.CACHE.loaded_keys()),
+                    }
+                )
+    return {
+        "keys": keys,
+        "max_loaded": max_loaded,
+        "rounds": rounds,
+        "rss_after_import_mb": base,
+        "loads": len(loads),
+        "most_loaded_at_once": max(t["loaded"] for t in trace),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+        "trace": trace,
+    }
