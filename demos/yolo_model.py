@@ -273,16 +273,23 @@ class Detector(Pipeline[Any, dict[str, Any]]):
         }
 
     def forward(self, batch: dict[str, Any]) -> dict[str, Any]:
-        result = self.yolo.predict(
-            batch["bgr"],
-            conf=batch["conf"],
-            iou=batch["iou"],
-            classes=batch["classes"],
-            imgsz=IMGSZ,
-            device=str(self.device),
-            half=self.dtype == torch.float16,
-            verbose=False,
-        )[0]
+        # ultralytics' device selection calls torch.set_num_threads for the whole process (cores
+        # - 1, at most 8): every other tab would run on that many threads afterwards. Put back
+        # what the process had.
+        threads = torch.get_num_threads()
+        try:
+            result = self.yolo.predict(
+                batch["bgr"],
+                conf=batch["conf"],
+                iou=batch["iou"],
+                classes=batch["classes"],
+                imgsz=IMGSZ,
+                device=str(self.device),
+                half=self.dtype == torch.float16,
+                verbose=False,
+            )[0]
+        finally:
+            torch.set_num_threads(threads)
         boxes = result.boxes
         return {
             "xyxy": boxes.xyxy.float().cpu().numpy(),  # px in the input image

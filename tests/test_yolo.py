@@ -339,3 +339,16 @@ def test_a_corrupt_image_stays_a_clear_message_in_every_tab(client):
     yolo_model.configure_ultralytics()
     with pytest.raises(BadInput, match="not an image"):
         images.to_rgb(b"definitely not an image")
+
+
+def test_detecting_leaves_the_process_thread_count_alone(tiny_env):
+    """ultralytics sets torch's thread count process-wide; the other tabs must keep theirs."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(before + 3)
+    try:
+        yolo.predict(Image.new("RGB", (64, 48)), conf=LOW)
+        assert torch.get_num_threads() == before + 3
+    finally:
+        torch.set_num_threads(before)
