@@ -9,11 +9,13 @@ the model's softmax over its whole vocabulary at the masked position, with speci
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 import torch
-from transformers import AutoModelForMaskedLM, AutoTokenizer, PreTrainedTokenizerBase
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
 
 from demos import runtime, ui
 from demos.errors import BadInput
@@ -71,6 +73,8 @@ class FillMask(Pipeline[str, list[dict[str, Any]]]):
     @classmethod
     def load(cls, checkpoint: Checkpoint, device: torch.device, dtype: torch.dtype) -> FillMask:
         kwargs = {"revision": checkpoint.revision} if checkpoint.revision else {}
+        from transformers import AutoModelForMaskedLM, AutoTokenizer  # at load: a slow import
+
         tokenizer = AutoTokenizer.from_pretrained(checkpoint.id, **kwargs)
         model = AutoModelForMaskedLM.from_pretrained(checkpoint.id, dtype=dtype, **kwargs)
         return cls(model=model.to(device), tokenizer=tokenizer, device=device, dtype=dtype)

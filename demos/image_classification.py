@@ -12,7 +12,6 @@ from typing import Any
 import gradio as gr
 import torch
 from PIL import Image
-from transformers import AutoImageProcessor, AutoModelForImageClassification
 
 from demos import images, runtime, ui
 from demos.pipeline import Pipeline
@@ -50,6 +49,9 @@ class ImageClassifier(Pipeline[Image.Image, list[dict[str, Any]]]):
     @classmethod
     def load(cls, checkpoint: Checkpoint, device: torch.device, dtype: torch.dtype) -> Any:
         kwargs = {"revision": checkpoint.revision} if checkpoint.revision else {}
+        # At load, not import: these pull in torchvision and torch's compiler (about 1 s).
+        from transformers import AutoImageProcessor, AutoModelForImageClassification
+
         processor = AutoImageProcessor.from_pretrained(checkpoint.id, **kwargs)
         model = AutoModelForImageClassification.from_pretrained(
             checkpoint.id, dtype=dtype, **cls.model_kwargs, **kwargs

@@ -8,9 +8,11 @@ import inspect
 import logging
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from gradio.data_classes import FileData
 
 from demos import images, runtime, zerogpu
 from demos.errors import GalleryError
@@ -132,11 +134,32 @@ class ImageInput(gr.Image):
             raise gr.Error(images.unreadable(name, exc), print_exception=False) from None
 
 
+class AudioInput(gr.Audio):
+    """`gr.Audio` that skips Gradio's ffprobe run for PCM WAV files, which every browser plays.
+
+    Gradio probes each example file with ffprobe when a tab is built (about 65 ms a file); with
+    ten example clips that was most of the gallery's start-up beyond the bare imports.
+    """
+
+    @classmethod
+    def get_block_name(cls) -> str:
+        return "audio"
+
+    def postprocess(self, value: Any) -> Any:
+        if isinstance(value, (str, Path)) and Path(value).suffix.lower() == ".wav":
+            import soundfile
+
+            with contextlib.suppress(Exception):
+                if soundfile.info(str(value)).subtype.startswith("PCM"):
+                    return FileData(path=str(value), orig_name=Path(value).name)
+        return super().postprocess(value)
+
+
 def audio_input(what: str = "Speech") -> gr.Audio:
     """An upload or a recording, handed over as a file path for `demos.audio.load_audio`."""
     from demos import audio  # numpy and soundfile: only the speech tabs need them
 
-    return gr.Audio(
+    return AudioInput(
         sources=["upload", "microphone"],
         type="filepath",
         label=f"{what} ({audio.FORMATS}; up to {audio.max_seconds() / 60:.0f} min)",

@@ -24,7 +24,6 @@ import numpy as np
 import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from transformers import AutoFeatureExtractor, AutoModelForCTC, AutoTokenizer
 
 from demos import assets, audio, registry, runtime, ui
 from demos.pipeline import Pipeline
@@ -119,6 +118,8 @@ class Wav2Vec2CTC(Pipeline[Any, dict[str, Any]]):
     @classmethod
     def load(cls, checkpoint: Checkpoint, device: torch.device, dtype: torch.dtype) -> Wav2Vec2CTC:
         kwargs = {"revision": checkpoint.revision} if checkpoint.revision else {}
+        from transformers import AutoFeatureExtractor, AutoModelForCTC, AutoTokenizer  # slow
+
         extractor = AutoFeatureExtractor.from_pretrained(checkpoint.id, **kwargs)
         tokenizer = AutoTokenizer.from_pretrained(checkpoint.id, **kwargs)
         model = AutoModelForCTC.from_pretrained(checkpoint.id, dtype=dtype, **kwargs)

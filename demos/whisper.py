@@ -25,7 +25,6 @@ from typing import Any
 
 import gradio as gr
 import torch
-from transformers import AutoProcessor, WhisperForConditionalGeneration
 from transformers.models.whisper.tokenization_whisper import LANGUAGES, TO_LANGUAGE_CODE
 
 from demos import assets, audio, registry, runtime, ui
@@ -95,6 +94,8 @@ class WhisperASR(Pipeline[Any, dict[str, Any]]):
     @classmethod
     def load(cls, checkpoint: Checkpoint, device: torch.device, dtype: torch.dtype) -> WhisperASR:
         kwargs = {"revision": checkpoint.revision} if checkpoint.revision else {}
+        from transformers import AutoProcessor, WhisperForConditionalGeneration  # slow import
+
         processor = AutoProcessor.from_pretrained(checkpoint.id, **kwargs)
         model = WhisperForConditionalGeneration.from_pretrained(
             checkpoint.id, dtype=dtype, **kwargs
