@@ -69,7 +69,10 @@ def plot_emissions(
     probs = log_probs[:frames].exp().numpy().T  # symbols x frames
     rows = [i for i in range(len(labels)) if probs[i].max() >= PLOT_MIN_PROB] or [0]
     best = probs.argmax(0)
-    fig = Figure(figsize=(12, 1.6 + 0.22 * len(rows)), dpi=100, layout="constrained")
+    height = 1.6 + 0.22 * len(rows)  # inches
+    # Fixed margins, not a constrained layout: the layout solver alone took ~100 ms a plot.
+    fig = Figure(figsize=(12, height), dpi=100)
+    fig.subplots_adjust(left=0.06, right=0.99, bottom=0.9 / height, top=1 - 0.75 / height)
     ax = fig.add_subplot()
     extent = (0, frames * frame_s, len(rows) - 0.5, -0.5)
     ax.imshow(probs[rows], aspect="auto", cmap="magma", vmin=0, vmax=1, extent=extent)
