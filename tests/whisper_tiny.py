@@ -18,23 +18,11 @@ from pathlib import Path
 
 import torch
 
+from bench.vocab import bytes_to_unicode  # GPT-2's byte table, kept in one place
+
 LANGUAGES = ["en", "de", "fr", "es"]  # a few of Whisper's 99; detection picks among these
 WORDS = ["the", "and", "speech", "hello", "world", "country", "fellow", "ask", "you"]
 MAX_TOKENS = 10  # decoder positions: prompt + up to 6 tokens per 30 s window, fast long-form
-
-
-def _bytes_to_unicode() -> dict[int, str]:
-    """GPT-2's reversible byte → printable character map, the alphabet of byte-level BPE."""
-    visible = list(range(ord("!"), ord("~") + 1))
-    visible += list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    chars, extra = {}, 0
-    for b in range(256):
-        if b in visible:
-            chars[b] = chr(b)
-        else:
-            chars[b] = chr(256 + extra)
-            extra += 1
-    return chars
 
 
 def build(out: Path) -> Path:
@@ -50,7 +38,7 @@ def build(out: Path) -> Path:
 
     torch.manual_seed(0)
     out.mkdir(parents=True, exist_ok=True)
-    vocab = {ch: i for i, ch in enumerate(_bytes_to_unicode().values())}
+    vocab = {ch: i for i, ch in enumerate(bytes_to_unicode().values())}
     merges: list[tuple[str, str]] = []
     for word in WORDS:  # "Ġword" as one token, built left to right, as in the real vocabulary
         piece = "Ġ"
