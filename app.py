@@ -2,8 +2,8 @@
 
     python app.py [--host 0.0.0.0] [--port 7860]
 
-Tabs come from `demos.registry` in its order. Building them loads no weights: each model loads on
-its first request (see `demos.runtime`). A demo module that fails to import shows its error in its
+Tabs come from `demos.core.registry` in its order. Building them loads no weights: each model loads on
+its first request (see `demos.core.runtime`). A demo module that fails to import shows its error in its
 own tab; the rest of the gallery still starts.
 """
 
@@ -22,7 +22,8 @@ import logging
 
 import gradio as gr
 
-from demos import gradio_fixes, overview, registry
+from demos.core import overview, registry
+from demos.core import patches as gradio_fixes
 
 log = logging.getLogger("gallery")
 
@@ -37,9 +38,9 @@ FAMILY_TITLES = {"language": "Language", "vision": "Vision", "speech": "Speech"}
 
 # Each family ends with a tab that runs one input through all its models.
 COMPARE_MODULES = {
-    "language": "demos.compare_language",
-    "vision": "demos.compare_vision",
-    "speech": "demos.compare_speech",
+    "language": "demos.language.compare",
+    "vision": "demos.vision.compare",
+    "speech": "demos.speech.compare",
 }
 
 

@@ -43,7 +43,7 @@ log = logging.getLogger("bench")
 
 def available(only: list[str] | None) -> tuple[list[str], dict[str, str]]:
     """Keys to benchmark in tab order, and why each other known demo is skipped."""
-    from demos import registry  # stdlib-only import: cheap
+    from demos.core import registry  # stdlib-only import: cheap
 
     known = list(dict.fromkeys([*registry.REGISTRY, *BUILDERS]))
     keys, skipped = [], {}

@@ -151,15 +151,15 @@ TRANSFO_XL_CONFIG = {  # transfo-xl/transfo-xl-wt103 config.json, the fields the
 
 
 def transformer_xl(out: Path) -> Path:
-    from demos.models.transfo_xl import TransfoXLConfig, TransfoXLLM
-    from demos.models.transfo_xl_checkpoint import _checkpoint_name  # our name → the hub's
+    from demos.language.transformer_xl.checkpoint import _checkpoint_name  # our name → the hub's
+    from demos.language.transformer_xl.model import TransformerXLConfig, TransformerXLLM
 
     _seed()
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps(TRANSFO_XL_CONFIG, indent=2), encoding="utf-8")
     words = vocab.word_list(TRANSFO_XL_CONFIG["vocab_size"], first=["<eos>", "<unk>"])
     (out / "vocab.txt").write_text("\n".join(words) + "\n", encoding="utf-8")
-    model = TransfoXLLM(TransfoXLConfig.from_dict(TRANSFO_XL_CONFIG))
+    model = TransformerXLLM(TransformerXLConfig.from_dict(TRANSFO_XL_CONFIG))
     state = {}
     with torch.no_grad():
         for name, tensor in model.state_dict().items():
@@ -247,7 +247,7 @@ def vit(out: Path) -> Path:
 
 
 def yolo(out: Path) -> Path:
-    from demos import yolo_model
+    from demos.vision.yolo import pipeline as yolo_model
 
     yolo_model.configure_ultralytics()  # before ultralytics is imported: offline, safe load
     from ultralytics import YOLO

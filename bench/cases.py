@@ -94,10 +94,10 @@ def _elmo() -> Case:
         return _info(module.predict(ELMO_TEXT, "bank"))
 
     def bare(checkpoint: Path, device: torch.device, dtype: torch.dtype) -> Bare:
-        from demos.elmo import tokenize
-        from demos.elmo_weights import find_pair
-        from demos.models.elmo import load_elmo
-        from demos.models.elmo_chars import batch_to_char_ids
+        from demos.language.elmo.bilm import load_elmo
+        from demos.language.elmo.chars import batch_to_char_ids
+        from demos.language.elmo.tab import tokenize
+        from demos.language.elmo.weights import find_pair
 
         model = load_elmo(*find_pair(checkpoint), device)
         sentences = [tokenize(line) for line in ELMO_TEXT.splitlines()]
@@ -117,9 +117,9 @@ def _transformer_xl() -> Case:
         return _info(module.predict(TXL_PROMPT, NEW_TOKENS, temperature=0, top_k=0, seed=0))
 
     def bare(checkpoint: Path, device: torch.device, dtype: torch.dtype) -> Bare:
-        from demos.models.transfo_xl import generate, load_transfo_xl
+        from demos.language.transformer_xl.model import generate, load_transformer_xl
 
-        model, vocab = load_transfo_xl(checkpoint, device)
+        model, vocab = load_transformer_xl(checkpoint, device)
         ids = vocab.encode(TXL_PROMPT)
         return lambda: list(generate(model, ids, NEW_TOKENS, temperature=0))
 
@@ -134,7 +134,7 @@ def _gpt() -> Case:
     def bare(checkpoint: Path, device: torch.device, dtype: torch.dtype) -> Bare:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        from demos.gpt_chat import DEFAULT_SYSTEM
+        from demos.language.gpt.chat import DEFAULT_SYSTEM
 
         tokenizer = AutoTokenizer.from_pretrained(checkpoint)
         model = AutoModelForCausalLM.from_pretrained(checkpoint, dtype=dtype).to(device).eval()
@@ -179,7 +179,7 @@ def _yolo() -> Case:
         return _info(module.predict(image()))
 
     def bare(checkpoint: Path, device: torch.device, dtype: torch.dtype) -> Bare:
-        from demos import yolo_model
+        from demos.vision.yolo import pipeline as yolo_model
 
         yolo_model.configure_ultralytics()  # offline and weights-only, as the demo runs it
         from ultralytics import YOLO
@@ -249,7 +249,7 @@ def _deepspeech() -> Case:
         return _info(module.predict((SAMPLE_RATE, speech())))
 
     def bare(checkpoint: Path, device: torch.device, dtype: torch.dtype) -> Bare:
-        from demos.models.deepspeech import DeepSpeechModel
+        from demos.speech.deepspeech.graph import DeepSpeechModel
 
         model = DeepSpeechModel(checkpoint)
         pcm = np.round(speech() * 32767).astype(np.int16)  # the graph's int16 samples

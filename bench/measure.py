@@ -83,7 +83,7 @@ def point_at(key: str, checkpoint: Path) -> None:
 
 def import_demo(key: str) -> tuple[Any, Any, float]:
     """(registry record, demo module, import time in ms)."""
-    from demos import registry
+    from demos.core import registry
 
     spec = registry.get(key)
     start = time.perf_counter()
@@ -111,7 +111,7 @@ def demo_vs_bare(
     case: Case, checkpoint: Path, repeats: int = 5, profile: bool = False
 ) -> dict[str, Any]:
     """Cold and warm times of the demo's `predict` against the bare model on the same input."""
-    from demos import runtime
+    from demos.core import runtime
 
     point_at(case.key, checkpoint)
     spec, module, import_ms = import_demo(case.key)
@@ -171,7 +171,7 @@ def demo_vs_bare(
 @contextlib.contextmanager
 def counting_loads() -> Iterator[list[str]]:
     """Wrap `runtime.load_model` so every run of a loader appends the checkpoint id to a list."""
-    from demos import runtime
+    from demos.core import runtime
 
     calls: list[str] = []
     lock = threading.Lock()
@@ -228,7 +228,7 @@ def concurrent_first_requests(case: Case, checkpoint: Path, threads: int = 8) ->
 
 def all_loaded(keys: list[str], checkpoints: dict[str, Path]) -> dict[str, Any]:
     """Every demo's default loaded at once (the cache keeps them all): peak RSS."""
-    from demos import runtime
+    from demos.core import runtime
 
     os.environ["GALLERY_MAX_LOADED"] = str(len(keys) + 1)
     modules = {}
@@ -251,7 +251,7 @@ def cycle(
     keys: list[str], checkpoints: dict[str, Path], max_loaded: int = 2, rounds: int = 2
 ) -> dict[str, Any]:
     """Every demo in turn, `rounds` times, with GALLERY_MAX_LOADED=`max_loaded`: peak RSS."""
-    from demos import runtime
+    from demos.core import runtime
 
     os.environ["GALLERY_MAX_LOADED"] = str(max_loaded)
     modules = {}

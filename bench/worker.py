@@ -29,7 +29,7 @@ def machine() -> dict[str, Any]:
     import torch
     import transformers
 
-    from demos import runtime
+    from demos.core import runtime
 
     dev = runtime.device()
     gpu = torch.cuda.get_device_name(dev) if dev.type == "cuda" else None

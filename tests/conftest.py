@@ -31,7 +31,7 @@ def shared_dir() -> Path:
 @pytest.fixture(scope="session")
 def tiny_checkpoints(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Tiny random-weight checkpoints of the real architectures, one per registered demo."""
-    from demos import registry
+    from demos.core import registry
     from tests.tiny import BUILDERS
 
     root = tmp_path_factory.mktemp("tiny")
@@ -41,7 +41,7 @@ def tiny_checkpoints(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path
 @pytest.fixture(scope="session")
 def tiny_extra_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Other variables the demos read, pointing at tiny models (the GPT tab's image model)."""
-    from demos import registry
+    from demos.core import registry
     from tests.tiny import EXTRA_ENV
 
     root = tmp_path_factory.mktemp("tiny-extra")

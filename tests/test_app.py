@@ -58,7 +58,7 @@ def test_home_page_and_api_listing_without_loading_weights(server):
         assert page.status == 200
     with urllib.request.urlopen(url + "gradio_api/info") as info:
         listed = info.read().decode()
-    from demos import registry
+    from demos.core import registry
 
     compares = [
         "compare_language",
@@ -114,7 +114,7 @@ def test_missing_weights_give_a_readable_error_and_the_server_keeps_serving(
 ):
     key = endpoint[1:]
     first = "The capital of France is [MASK]." if key in ("bert", "roberta") else handle_file(photo)
-    from demos import registry
+    from demos.core import registry
 
     spec = registry.get(key)
     for checkpoint in (spec.default.id, "/no/such/folder"):
@@ -122,7 +122,7 @@ def test_missing_weights_give_a_readable_error_and_the_server_keeps_serving(
             client.predict(first, 3, checkpoint, api_name=endpoint)
         message = str(err.value)
         assert checkpoint in message
-        assert f"python -m demos.download {key}" in message
+        assert f"python -m demos.core.download {key}" in message
         assert spec.env_var in message
         assert "Traceback" not in message
     result = client.predict(first, 3, "", api_name=endpoint)  # the tiny model still answers
@@ -144,7 +144,7 @@ def test_importing_the_app_touches_no_network_and_loads_nothing():
         "def refuse(*a, **k): raise AssertionError('network touched at import')\n"
         "socket.socket.connect = refuse\nsocket.create_connection = refuse\n"
         "import app\n"
-        "from demos.runtime import CACHE\n"
+        "from demos.core.runtime import CACHE\n"
         "assert CACHE.loaded_keys() == [], CACHE.loaded_keys()\n"
         "print('ok', len(app.demo.fns))\n"
     )

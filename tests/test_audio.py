@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from demos import audio
-from demos.errors import BadInput
+from demos.core.errors import BadInput
+from demos.media import audio
 
 TONE_HZ = 1000.0  # far below every Nyquist here (4 kHz at 8 kHz): it must survive resampling
 

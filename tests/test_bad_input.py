@@ -240,7 +240,7 @@ if __name__ == "__main__":  # print the table of what each case returned
     from gradio_client import Client
 
     import app
-    from demos import registry
+    from demos.core import registry
     from tests.tiny import BUILDERS, EXTRA_ENV
 
     tmp = Path(tempfile.mkdtemp())

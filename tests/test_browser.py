@@ -12,7 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from demos import compare, compare_language, compare_speech, compare_vision, registry
+from demos.core import compare, registry
+from demos.language import compare as compare_language
+from demos.speech import compare as compare_speech
+from demos.vision import compare as compare_vision
 
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = [

@@ -7,7 +7,10 @@ import pytest
 from gradio_client import handle_file
 from PIL import Image
 
-from demos import compare, compare_language, compare_speech, compare_vision
+from demos.core import compare
+from demos.language import compare as compare_language
+from demos.speech import compare as compare_speech
+from demos.vision import compare as compare_vision
 
 
 @pytest.fixture
@@ -78,7 +81,7 @@ def test_word_vectors_bad_input_is_a_message_in_every_column(gallery_client, tin
 
 
 def test_compare_continuation_one_text_per_model(gallery_client, tiny_env):
-    from demos import transformer_xl
+    from demos.language.transformer_xl import tab as transformer_xl
 
     prompt = "the city was built in the"
     results = _results(gallery_client.predict(prompt, api_name="/compare_continuation"))
@@ -122,7 +125,7 @@ def test_bad_input_to_a_compare_tab_is_one_clear_message(gallery_client, tiny_en
 
 
 def test_overview_lists_every_model_and_its_load_state(tiny_env):
-    from demos import overview, registry, runtime
+    from demos.core import overview, registry, runtime
 
     for spec in registry.REGISTRY.values():
         text = overview.card_text(spec)
@@ -130,7 +133,7 @@ def test_overview_lists_every_model_and_its_load_state(tiny_env):
     spec = registry.get("bert")
     runtime.CACHE.clear()
     assert "not loaded" in overview.load_state(spec)
-    spec_module = __import__("demos.bert", fromlist=["predict"])
+    spec_module = __import__("demos.language.bert", fromlist=["predict"])
     spec_module.predict("the [MASK] is a city.")
     assert "loaded" in overview.load_state(spec) and "cpu" in overview.load_state(spec)
 
@@ -147,7 +150,7 @@ def test_error_rates_on_a_hand_checked_example():
 
 
 def test_compare_speech_one_transcript_per_model(gallery_client, tiny_env):
-    from demos import assets
+    from demos.media import assets
 
     clip = assets.audio()[0]
     out = gallery_client.predict(
@@ -166,7 +169,7 @@ def test_compare_speech_one_transcript_per_model(gallery_client, tiny_env):
 
 
 def test_a_missing_speech_model_fails_in_its_own_column(gallery_client, tiny_env, monkeypatch):
-    from demos import assets
+    from demos.media import assets
 
     monkeypatch.setenv("GALLERY_WAV2VEC2_MODEL", "/no/such/wav2vec2")
     results = _results(

@@ -16,11 +16,14 @@ import pytest
 import soundfile as sf
 from gradio_client import handle_file
 
-from demos import audio, deepspeech, deepspeech_files, registry
-from demos.deepspeech_live import StreamResampler
-from demos.errors import BadInput, ModelUnavailable
-from demos.models.deepspeech import DEFAULT_ALPHABET, DeepSpeechModel, greedy_decode
-from demos.models.deepspeech_scorer import BeamSearchDecoder, ScorerError, read_scorer
+from demos.core import registry
+from demos.core.errors import BadInput, ModelUnavailable
+from demos.media import audio
+from demos.speech.deepspeech import files as deepspeech_files
+from demos.speech.deepspeech import tab as deepspeech
+from demos.speech.deepspeech.graph import DEFAULT_ALPHABET, DeepSpeechModel, greedy_decode
+from demos.speech.deepspeech.live import StreamResampler
+from demos.speech.deepspeech.scorer import BeamSearchDecoder, ScorerError, read_scorer
 from tests.deepspeech_tiny import FIXTURE, synthetic_clip, tiny_model_path
 
 SPEC = registry.get("deepspeech")
@@ -38,7 +41,7 @@ def tiny(monkeypatch, tmp_path):
 
 
 def pcm16(samples: np.ndarray) -> np.ndarray:
-    """demos.audio's float samples back to the int16 the runner takes (x * 2^15, rounded)."""
+    """demos.media.audio's float samples back to the int16 the runner takes (x * 2^15, rounded)."""
     return np.clip(np.round(samples * 32768.0), -32768, 32767).astype(np.int16)
 
 
@@ -131,7 +134,7 @@ def test_missing_weights_offline_and_bad_inputs_are_messages(gallery_client, tin
             gallery_client.predict(speech, "greedy", 100, checkpoint, api_name="/deepspeech")
         message = str(err.value)
         assert checkpoint in message and SPEC.env_var in message
-        assert "python -m demos.download deepspeech" in message
+        assert "python -m demos.core.download deepspeech" in message
     silent = tmp_path / "silent.wav"
     sf.write(silent, np.zeros(32_000, np.int16), 16_000)
     corrupt = tmp_path / "corrupt.mp3"
@@ -264,7 +267,7 @@ def test_a_scorer_for_another_alphabet_is_refused():
 
 
 def test_downloads_record_a_checksum_and_catch_changes(tiny, monkeypatch):
-    from demos import elmo_weights
+    from demos.language.elmo import weights as elmo_weights
 
     fetched = []
 

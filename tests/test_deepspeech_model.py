@@ -10,7 +10,7 @@ import soundfile as sf
 from ai_edge_litert.interpreter import Interpreter
 from ai_edge_litert.tools import flatbuffer_utils
 
-from demos.models.deepspeech import (
+from demos.speech.deepspeech.graph import (
     DEFAULT_ALPHABET,
     DeepSpeechModel,
     DeepSpeechModelError,

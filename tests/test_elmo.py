@@ -12,9 +12,10 @@ import h5py
 import pytest
 from PIL import Image
 
-from demos import download as download_cli
-from demos import elmo, registry
-from demos.errors import BadInput
+from demos.core import download as download_cli
+from demos.core import registry
+from demos.core.errors import BadInput
+from demos.language.elmo import tab as elmo
 from tests.elmo_tiny import write_tiny_elmo
 
 SPEC = registry.get("elmo")
@@ -189,7 +190,7 @@ def test_missing_weights_offline_name_the_checkpoint_and_the_fix(
         call(gallery_client, SENTENCES, checkpoint=picked)
     message = str(err.value)
     assert checkpoint in message
-    assert "python -m demos.download elmo" in message and SPEC.env_var in message
+    assert "python -m demos.core.download elmo" in message and SPEC.env_var in message
 
 
 # downloading from a URL (a local HTTP server stands in for AllenNLP's)
@@ -219,7 +220,7 @@ def test_url_checkpoint_downloads_into_the_gallery_cache_then_runs_offline(
 ):
     monkeypatch.setenv(SPEC.env_var, served)
     monkeypatch.delenv("HF_HUB_OFFLINE")
-    assert download_cli.main(["elmo"]) == 0  # `python -m demos.download elmo`
+    assert download_cli.main(["elmo"]) == 0  # `python -m demos.core.download elmo`
     cached = sorted(p.name for p in (empty_gallery_home / "elmo" / "tiny").iterdir())
     assert cached == ["tiny_options.json", "tiny_weights.hdf5"]
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from demos.models.elmo import ElmoBiLM, ElmoWeightsError, ScalarMix, load_elmo
-from demos.models.elmo_chars import batch_to_char_ids, word_to_char_ids
+from demos.language.elmo.bilm import ElmoBiLM, ElmoWeightsError, ScalarMix, load_elmo
+from demos.language.elmo.chars import batch_to_char_ids, word_to_char_ids
 from tests.elmo_tiny import write_tiny_elmo
 
 ATOL = 1e-5  # the fixture's references reproduce to about 1e-6

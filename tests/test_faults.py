@@ -11,7 +11,7 @@ import torch
 from gradio_client import handle_file
 from PIL import Image
 
-from demos.fill_mask import FillMask
+from demos.language.fill_mask import FillMask
 
 SENTENCE = "the capital of france is [MASK]."
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from demos import fill_mask, registry
-from demos.errors import BadInput
+from demos.core import registry
+from demos.core.errors import BadInput
+from demos.language import fill_mask
 
 
 @pytest.mark.parametrize(

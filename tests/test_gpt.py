@@ -21,9 +21,13 @@ import pytest
 from gradio_client import handle_file
 from PIL import Image
 
-from demos import gpt, gpt_api, gpt_chat, gpt_local, runtime
-from demos.errors import BadInput
-from demos.gpt_chat import Turn
+from demos.core import runtime
+from demos.core.errors import BadInput
+from demos.language.gpt import api as gpt_api
+from demos.language.gpt import chat as gpt_chat
+from demos.language.gpt import local as gpt_local
+from demos.language.gpt import tab as gpt
+from demos.language.gpt.chat import Turn
 from tests import gpt_tiny
 from tests.gpt_fake_openai import FakeOpenAI
 
@@ -336,7 +340,7 @@ def test_missing_local_weights_name_the_checkpoint_and_the_fix(local_env, galler
                 gallery_client.predict("hello", image, "", 0.7, 8, "", "", api_name="/gpt")
         message = str(err.value)
         assert checkpoint in message and variable in message
-        assert "python -m demos.download gpt" in message and "Traceback" not in message
+        assert "python -m demos.core.download gpt" in message and "Traceback" not in message
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ import numpy as np
 from gradio import processing_utils
 from PIL import Image
 
-from demos import gradio_fixes
+from demos.core import patches as gradio_fixes
 
 
 def test_concurrent_identical_outputs_are_always_whole_files(tmp_path):

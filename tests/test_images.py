@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from demos import images
-from demos.errors import BadInput
+from demos.core.errors import BadInput
+from demos.media import images
 
 
 def _png_bytes(image: Image.Image) -> bytes:

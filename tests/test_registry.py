@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from demos import registry
+from demos.core import registry
 from tests.conftest import ROOT
 
 STABLE_KEYS = {
@@ -60,7 +60,7 @@ def test_env_override_and_choices(monkeypatch):
 
 def test_readme_model_table_is_generated_from_the_registry():
     readme = (ROOT / "README.md").read_text()
-    assert registry.markdown_table() in readme, "run `python -m demos.registry` and paste it"
+    assert registry.markdown_table() in readme, "run `python -m demos.core.registry` and paste it"
 
 
 def test_every_demo_has_a_tiny_model():
@@ -71,10 +71,10 @@ def test_every_demo_has_a_tiny_model():
 
 
 def test_readme_front_matter_is_generated_for_spaces():
-    from demos import space_card
+    from demos.core import space_card
 
     readme = (ROOT / "README.md").read_text()
-    assert readme == space_card.render(readme), "run `python -m demos.space_card`"
+    assert readme == space_card.render(readme), "run `python -m demos.core.space_card`"
     assert readme.startswith("---\nsdk: gradio") or "\nsdk: gradio\n" in readme.split("---")[1]
     front = readme.split("---")[1]
     assert 'python_version: "3.12"' in front and "app_file: app.py" in front

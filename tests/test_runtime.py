@@ -10,9 +10,9 @@ import weakref
 import pytest
 import torch
 
-from demos import registry, runtime
-from demos.errors import ModelUnavailable
-from demos.runtime import ModelCache
+from demos.core import registry, runtime
+from demos.core.errors import ModelUnavailable
+from demos.core.runtime import ModelCache
 
 
 @pytest.fixture(autouse=True)
@@ -107,7 +107,7 @@ def test_failed_load_is_not_cached_and_names_the_fix(monkeypatch):
     assert len(attempts) == 2  # a failure is retried next time, not remembered
     message = str(err.value)
     assert spec.default.id in message
-    assert "python -m demos.download bert" in message
+    assert "python -m demos.core.download bert" in message
     assert "GALLERY_BERT_MODEL" in message
 
 

@@ -1,6 +1,6 @@
 """The Transformer-XL tab end to end: the tiny wt103-shaped checkpoint through both endpoints.
 
-The checkpoint (tests/transfo_xl_tiny.py: config.json, pytorch_model.bin, vocab.pkl in the hub's
+The checkpoint (tests/transformer_xl_tiny.py: config.json, pytorch_model.bin, vocab.pkl in the hub's
 layout, 84 words, memory of 8 steps) is loaded through GALLERY_TRANSFORMER_XL_MODEL, the path real
 weights take. What the tab returns is compared with the bare model (`generate`, `segment_losses`)
 loaded from the same folder.
@@ -20,13 +20,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from demos import download as download_cli
-from demos import registry, transformer_xl
-from demos.errors import BadInput
-from demos.models.transfo_xl import generate, load_transfo_xl, segment_losses
-from demos.models.transfo_xl_vocab import detokenize
-from demos.transformer_xl_pipelines import FILES
-from tests.transfo_xl_tiny import tiny_transfo_xl_dir
+from demos.core import download as download_cli
+from demos.core import registry
+from demos.core.errors import BadInput
+from demos.language.transformer_xl import tab as transformer_xl
+from demos.language.transformer_xl.model import generate, load_transformer_xl, segment_losses
+from demos.language.transformer_xl.pipelines import FILES
+from demos.language.transformer_xl.vocab import detokenize
+from tests.transformer_xl_tiny import tiny_transformer_xl_dir
 
 SPEC = registry.get("transformer_xl")
 PROMPT = "The city was built in the"
@@ -47,14 +48,14 @@ PASSAGE = "\n".join(
 
 @pytest.fixture
 def tiny(monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv(SPEC.env_var, str(tiny_transfo_xl_dir()))
-    return tiny_transfo_xl_dir()
+    monkeypatch.setenv(SPEC.env_var, str(tiny_transformer_xl_dir()))
+    return tiny_transformer_xl_dir()
 
 
 @pytest.fixture(scope="module")
 def bare():
     """The same checkpoint loaded directly, outside the gallery."""
-    return load_transfo_xl(tiny_transfo_xl_dir())
+    return load_transformer_xl(tiny_transformer_xl_dir())
 
 
 def continue_via(client, prompt=PROMPT, n=12, temperature=0.0, top_k=0, seed=0, checkpoint=""):
@@ -206,7 +207,7 @@ class _Evil:
 
 def test_a_vocab_pickle_that_imports_code_is_refused(gallery_client, tiny, tmp_path):
     copy = tmp_path / "model"
-    shutil.copytree(tiny_transfo_xl_dir(), copy, ignore=shutil.ignore_patterns("untied"))
+    shutil.copytree(tiny_transformer_xl_dir(), copy, ignore=shutil.ignore_patterns("untied"))
     marker = tmp_path / "pwned"
     words = OrderedDict((w, i) for i, w in enumerate(["<eos>", "<unk>", "the"]))
     (copy / "vocab.pkl").write_bytes(pickle.dumps({"sym2idx": words, "x": _Evil(marker)}))
@@ -227,10 +228,10 @@ def test_missing_weights_offline_name_the_checkpoint_and_the_fix(gallery_client,
             call(gallery_client)
         message = str(err.value)
         assert "transfo-xl/transfo-xl-wt103" in message
-        assert "python -m demos.download transformer_xl" in message and SPEC.env_var in message
+        assert "python -m demos.core.download transformer_xl" in message and SPEC.env_var in message
     with pytest.raises(Exception, match="/no/such/folder") as err:
         continue_via(gallery_client, checkpoint="/no/such/folder")
-    assert "python -m demos.download transformer_xl" in str(err.value)
+    assert "python -m demos.core.download transformer_xl" in str(err.value)
 
 
 # downloading
@@ -247,7 +248,7 @@ def fake_hub(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[tuple[str,
 
     def fake(repo_id: str, filename: str, *, revision: str | None = None, **kw) -> str:
         calls.append((repo_id, filename, revision))
-        shutil.copy(tiny_transfo_xl_dir() / filename, snapshot / filename)
+        shutil.copy(tiny_transformer_xl_dir() / filename, snapshot / filename)
         return str(snapshot / filename)
 
     monkeypatch.setattr(huggingface_hub, "hf_hub_download", fake)

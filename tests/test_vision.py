@@ -9,8 +9,10 @@ import pytest
 import torch
 from PIL import Image
 
-from demos import image_classification, registry, vit
-from demos.image_classification import ImageClassifier
+from demos.core import registry
+from demos.vision import classify as image_classification
+from demos.vision import vit
+from demos.vision.classify import ImageClassifier
 
 
 def _photo(seed: int = 0, size=(64, 48)) -> Image.Image:

@@ -11,7 +11,9 @@ from gradio_client import handle_file
 from PIL import Image
 from transformers import Wav2Vec2Config
 
-from demos import assets, audio, registry, wav2vec2
+from demos.core import registry
+from demos.media import assets, audio
+from demos.speech import wav2vec2
 from tests import wav2vec2_tiny
 
 SPEC = registry.get("wav2vec2")
@@ -100,7 +102,7 @@ def test_missing_weights_and_bad_audio_are_messages(gallery_client, tiny, tmp_pa
             gallery_client.predict(handle_file(speech), checkpoint, api_name="/wav2vec2")
         message = str(err.value)
         assert checkpoint in message and SPEC.env_var in message
-        assert "python -m demos.download wav2vec2" in message
+        assert "python -m demos.core.download wav2vec2" in message
     corrupt = tmp_path / "corrupt.flac"
     corrupt.write_bytes(b"fLaC" + bytes(200))
     with pytest.raises(Exception, match="could not be read"):

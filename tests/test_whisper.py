@@ -9,8 +9,10 @@ import pytest
 import soundfile as sf
 from gradio_client import handle_file
 
-from demos import assets, audio, registry, whisper
-from demos.errors import BadInput
+from demos.core import registry
+from demos.core.errors import BadInput
+from demos.media import assets, audio
+from demos.speech.whisper import tab as whisper
 from tests import whisper_tiny
 
 SPEC = registry.get("whisper")
@@ -98,7 +100,7 @@ def test_missing_weights_and_bad_audio_are_messages(gallery_client, tiny, speech
             )
         message = str(err.value)
         assert checkpoint in message and SPEC.env_var in message
-        assert "python -m demos.download whisper" in message
+        assert "python -m demos.core.download whisper" in message
     silent = tmp_path / "silent.wav"
     sf.write(silent, np.zeros(16_000 * 2, np.int16), 16_000)
     corrupt = tmp_path / "corrupt.mp3"

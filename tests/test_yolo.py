@@ -20,9 +20,12 @@ import pytest
 from gradio_client import handle_file
 from PIL import Image
 
-from demos import assets, registry, runtime, yolo, yolo_model
-from demos.errors import BadInput, ModelUnavailable
-from demos.registry import Checkpoint
+from demos.core import registry, runtime
+from demos.core.errors import BadInput, ModelUnavailable
+from demos.core.registry import Checkpoint
+from demos.media import assets
+from demos.vision.yolo import pipeline as yolo_model
+from demos.vision.yolo import tab as yolo
 from tests import yolo_tiny
 
 SPEC = registry.get("yolo")
@@ -255,7 +258,7 @@ def test_missing_weights_name_the_checkpoint_and_the_server_keeps_serving(
             client.predict(cat, 0.25, 0.7, [], checkpoint, api_name="/yolo")
         message = str(err.value)
         assert (checkpoint or SPEC.default.id) in message
-        assert "python -m demos.download yolo" in message and SPEC.env_var in message
+        assert "python -m demos.core.download yolo" in message and SPEC.env_var in message
         assert "ConnectionError" not in message and "Traceback" not in message
     monkeypatch.setenv(SPEC.env_var, str(tiny_env))
     _, table, _, _ = client.predict(cat, LOW, 0.7, [], "", api_name="/yolo")
@@ -303,7 +306,7 @@ def asset_server(tmp_path, monkeypatch):
 
 
 def test_download_checks_the_file_and_the_loader_finds_it(asset_server, tiny_yolo):
-    from demos import download
+    from demos.core import download
 
     (asset_server / "yolo26n.pt").write_bytes(tiny_yolo.read_bytes())  # not the official file
     with pytest.raises(OSError, match="expected file"):
@@ -333,8 +336,8 @@ def test_ultralytics_runs_offline_with_settings_of_our_own():
 
 def test_a_corrupt_image_stays_a_clear_message_in_every_tab(client):
     """ultralytics replaces PIL.Image.open process-wide with one that pip-installs a plugin."""
-    from demos import images
-    from demos.errors import BadInput
+    from demos.core.errors import BadInput
+    from demos.media import images
 
     yolo_model.configure_ultralytics()
     with pytest.raises(BadInput, match="not an image"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import types
 
-from demos import ui, zerogpu
+from demos.core import ui, zerogpu
 
 
 def test_no_op_off_zerogpu(monkeypatch):

@@ -21,9 +21,9 @@ def _elmo(root: Path) -> Path:
 
 
 def _transformer_xl(root: Path) -> Path:
-    from tests.transfo_xl_tiny import tiny_transfo_xl_dir
+    from tests.transformer_xl_tiny import tiny_transformer_xl_dir
 
-    return tiny_transfo_xl_dir()  # a committed fixture: read-only, never written to
+    return tiny_transformer_xl_dir()  # a committed fixture: read-only, never written to
 
 
 def _gpt(root: Path) -> Path:

@@ -18,7 +18,7 @@ def build(path: Path, seed: int = 0) -> Path:
     lifted to `CLASS_PRIOR` instead: boxes then appear at low thresholds (tests pass 0.001) and
     none at the default 0.25. Which boxes, and where, is left to the random weights.
     """
-    from demos import yolo_model
+    from demos.vision.yolo import pipeline as yolo_model
 
     yolo_model.configure_ultralytics()  # before ultralytics is imported: offline, safe load
     from ultralytics import YOLO

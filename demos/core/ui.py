@@ -1,0 +1,192 @@
+"""UI pieces every tab shares: the model card, the checkpoint picker, run info, error handling."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import inspect
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+from gradio.data_classes import FileData
+
+from demos.core import runtime, zerogpu
+from demos.core.errors import GalleryError
+from demos.core.registry import DemoSpec
+from demos.media import images
+
+log = logging.getLogger(__name__)
+
+
+# errors
+
+
+def _user_error(title: str, exc: BaseException) -> gr.Error:
+    if isinstance(exc, gr.Error):
+        return exc
+    if isinstance(exc, GalleryError):
+        # Expected (bad input, missing weights): the message is the whole story; no traceback
+        # in the server log for it.
+        return gr.Error(str(exc), title=title, print_exception=False)
+    if isinstance(exc, MemoryError) or "out of memory" in str(exc).lower():
+        runtime.free_memory(runtime.device())  # give back what the failed call held
+        log.warning("out of memory in the %s tab: %s", title, exc)
+        return gr.Error(
+            f"{title} ran out of memory on {runtime.device()} for this input. Try a shorter or "
+            f"smaller input, or a smaller size in the checkpoint menu; set GALLERY_MAX_LOADED=1 "
+            f"so fewer models share the memory. Other tabs are not affected.",
+            title=title,
+            print_exception=False,
+        )
+    # Unexpected: the traceback stays in the server log; the user gets a short readable line.
+    log.exception("unexpected error in the %s tab", title)
+    return gr.Error(
+        f"{title} hit an unexpected {type(exc).__name__}; the details are in the server log. "
+        f"Other tabs are not affected; try another input.",
+        title=title,
+        print_exception=False,  # log.exception above already wrote the traceback
+    )
+
+
+def guarded(tab: DemoSpec | str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Wrap a handler (plain or generator) so that every failure reaches the user as `gr.Error`.
+
+    `tab` is the demo's record, or the title of a tab that is not one demo (a compare tab).
+    """
+    title = tab if isinstance(tab, str) else tab.title
+
+    def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
+        return _catch(zerogpu.gpu(fn))  # the GPU (on ZeroGPU) is held only while fn runs
+
+    def _catch(fn: Callable[..., Any]) -> Callable[..., Any]:
+        if inspect.isgeneratorfunction(fn):
+
+            @functools.wraps(fn)
+            def gen_wrapper(*args: Any, **kwargs: Any) -> Any:
+                try:
+                    yield from fn(*args, **kwargs)
+                except Exception as exc:
+                    raise _user_error(title, exc) from None
+
+            return gen_wrapper
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(*args, **kwargs)
+            except Exception as exc:
+                raise _user_error(title, exc) from None
+
+        return wrapper
+
+    return wrap
+
+
+# components
+
+
+def model_card(spec: DemoSpec) -> gr.Markdown:
+    card = spec.card
+    return gr.Markdown(
+        f"**{spec.title}** · {card.authors}, {card.year} · [{card.paper}]({card.paper_url}) · "
+        f"{card.params} parameters · licence {card.licence}\n\n{card.known_for}"
+    )
+
+
+def checkpoint_picker(spec: DemoSpec) -> gr.Dropdown:
+    """The registry's sizes, after a "default" entry whose value is "".
+
+    "" is resolved when a request runs (`spec.checkpoint("")`: `GALLERY_<KEY>_MODEL` if set, else
+    the registry's default), so the environment always wins over a menu that was built earlier,
+    and no page-load event has to race the user's first click.
+    """
+    override = os.environ.get(spec.env_var, "").strip()
+    default = f"{override} ({spec.env_var})" if override else spec.default.label
+    choices = [(f"default: {default}", ""), *((c.label, c.id) for c in spec.checkpoints)]
+    return gr.Dropdown(
+        choices=choices,
+        value="",
+        label="Checkpoint",
+        info=f"A size from the list, a hub id, or a local path (default set by {spec.env_var}).",
+        allow_custom_value=True,
+    )
+
+
+class ImageInput(gr.Image):
+    """`gr.Image` whose upload step turns an unreadable file into a message, not a traceback.
+
+    Gradio opens every upload with PIL before the handler runs; a corrupt or non-image file
+    would fail there with an error the user never sees. Shown in the browser as a plain Image.
+    """
+
+    @classmethod
+    def get_block_name(cls) -> str:
+        return "image"
+
+    def preprocess(self, payload: Any) -> Any:
+        try:
+            return super().preprocess(payload)
+        except Exception as exc:
+            name = getattr(payload, "orig_name", None) or None
+            raise gr.Error(images.unreadable(name, exc), print_exception=False) from None
+
+
+class AudioInput(gr.Audio):
+    """`gr.Audio` that skips Gradio's ffprobe run for PCM WAV files, which every browser plays.
+
+    Gradio probes each example file with ffprobe when a tab is built (about 65 ms a file); with
+    ten example clips that was most of the gallery's start-up beyond the bare imports.
+    """
+
+    @classmethod
+    def get_block_name(cls) -> str:
+        return "audio"
+
+    def postprocess(self, value: Any) -> Any:
+        if isinstance(value, (str, Path)) and Path(value).suffix.lower() == ".wav":
+            import soundfile
+
+            with contextlib.suppress(Exception):
+                if soundfile.info(str(value)).subtype.startswith("PCM"):
+                    return FileData(path=str(value), orig_name=Path(value).name)
+        return super().postprocess(value)
+
+
+def audio_input(what: str = "Speech") -> gr.Audio:
+    """An upload or a recording, handed over as a file path for `demos.media.audio.load_audio`."""
+    from demos.media import audio  # numpy and soundfile: only the speech tabs need them
+
+    return AudioInput(
+        sources=["upload", "microphone"],
+        type="filepath",
+        label=f"{what} ({audio.FORMATS}; up to {audio.max_seconds() / 60:.0f} min)",
+    )
+
+
+def run_info() -> gr.JSON:
+    return gr.JSON(label="Run info (device, load and inference times in ms)")
+
+
+def reporter(progress: gr.Progress | None) -> runtime.Progress | None:
+    """Adapt Gradio's progress bar to the runtime's (fraction, message) callback."""
+    if progress is None:
+        return None
+
+    def report(fraction: float, message: str) -> None:
+        # Outside a Gradio event (a direct Python call) there is no bar to update.
+        with contextlib.suppress(Exception):
+            progress(fraction, desc=message)
+
+    return report
+
+
+def to_label(predictions: list[dict[str, Any]]) -> dict[str, float]:
+    """[{label, score}] → the {label: score} that `gr.Label` shows, best first."""
+    out: dict[str, float] = {}
+    for p in sorted(predictions, key=lambda p: p["score"], reverse=True):
+        out.setdefault(str(p["label"]), float(p["score"]))
+    return out

@@ -1,0 +1,31 @@
+"""BERT fill-mask tab.
+
+Model: BERT base uncased (`google-bert/bert-base-uncased`), Devlin et al. 2018, "BERT: Pre-training
+of Deep Bidirectional Transformers for Language Understanding" (arXiv:1810.04805). Weights:
+Apache-2.0, Google. BERT was pre-trained by masking 15% of the words and predicting them from both
+sides; this tab plays that game.
+"""
+
+from __future__ import annotations
+
+from demos.core import registry
+from demos.language import fill_mask
+
+SPEC = registry.get("bert")
+EXAMPLES = [
+    "The capital of France is [MASK].",
+    "The doctor picked up her [MASK] and left the room.",
+    "I went to the river [MASK] to watch the boats.",
+    "Paris is to France as Tokyo is to [MASK].",
+]
+
+
+def build_tab() -> None:
+    fill_mask.build_tab(SPEC, EXAMPLES)
+
+
+def predict(
+    text: str, top_k: int = fill_mask.DEFAULT_TOP_K, checkpoint: str | None = None, progress=None
+):
+    """(top-k words best first, run info) for `text` with one [MASK]."""
+    return fill_mask.predict(SPEC, text, top_k, checkpoint, progress)

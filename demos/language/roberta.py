@@ -1,0 +1,30 @@
+"""RoBERTa fill-mask tab.
+
+Model: RoBERTa base (`FacebookAI/roberta-base`), Liu et al. 2019, "RoBERTa: A Robustly Optimized
+BERT Pretraining Approach" (arXiv:1907.11692). Weights: MIT, Facebook AI. Same masked-word game as
+BERT, with a byte-level BPE vocabulary whose mask token is `<mask>` (typing `[MASK]` works too).
+"""
+
+from __future__ import annotations
+
+from demos.core import registry
+from demos.language import fill_mask
+
+SPEC = registry.get("roberta")
+EXAMPLES = [
+    "The capital of France is <mask>.",
+    "The doctor picked up her <mask> and left the room.",
+    "I went to the river <mask> to watch the boats.",
+    "The goal of life is <mask>.",
+]
+
+
+def build_tab() -> None:
+    fill_mask.build_tab(SPEC, EXAMPLES)
+
+
+def predict(
+    text: str, top_k: int = fill_mask.DEFAULT_TOP_K, checkpoint: str | None = None, progress=None
+):
+    """(top-k words best first, run info) for `text` with one <mask> (or [MASK])."""
+    return fill_mask.predict(SPEC, text, top_k, checkpoint, progress)

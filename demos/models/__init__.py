@@ -1,1 +1,0 @@
-"""Model code the gallery implements itself (independent reimplementations of published models)."""
