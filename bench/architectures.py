@@ -248,8 +248,9 @@ def vit(out: Path) -> Path:
 
 def yolo(out: Path) -> Path:
     from demos.vision.yolo import pipeline as yolo_model
+    from demos.vision.yolo import weights as yolo_weights
 
-    yolo_model.configure_ultralytics()  # before ultralytics is imported: offline, safe load
+    yolo_weights.configure_ultralytics()  # before ultralytics is imported: offline, safe load
     from ultralytics import YOLO
 
     _seed()

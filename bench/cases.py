@@ -179,9 +179,9 @@ def _yolo() -> Case:
         return _info(module.predict(image()))
 
     def bare(checkpoint: Path, device: torch.device, dtype: torch.dtype) -> Bare:
-        from demos.vision.yolo import pipeline as yolo_model
+        from demos.vision.yolo import weights as yolo_weights
 
-        yolo_model.configure_ultralytics()  # offline and weights-only, as the demo runs it
+        yolo_weights.configure_ultralytics()  # offline and weights-only, as the demo runs it
         from ultralytics import YOLO
 
         model = YOLO(str(checkpoint))

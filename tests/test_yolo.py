@@ -26,6 +26,7 @@ from demos.core.registry import Checkpoint
 from demos.media import assets
 from demos.vision.yolo import pipeline as yolo_model
 from demos.vision.yolo import tab as yolo
+from demos.vision.yolo import weights as yolo_weights
 from tests import yolo_tiny
 
 SPEC = registry.get("yolo")
@@ -300,7 +301,7 @@ def asset_server(tmp_path, monkeypatch):
     handler.log_message = lambda *args: None  # type: ignore[attr-defined]
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setattr(yolo_model, "ASSETS_URL", f"http://127.0.0.1:{server.server_port}")
+    monkeypatch.setattr(yolo_weights, "ASSETS_URL", f"http://127.0.0.1:{server.server_port}")
     yield served
     server.shutdown()
 
@@ -310,13 +311,13 @@ def test_download_checks_the_file_and_the_loader_finds_it(asset_server, tiny_yol
 
     (asset_server / "yolo26n.pt").write_bytes(tiny_yolo.read_bytes())  # not the official file
     with pytest.raises(OSError, match="expected file"):
-        yolo_model.download(SPEC.default)
-    assert not list(yolo_model.weights_dir().glob("yolo26n.pt*")), "nothing half-written left"
+        yolo_weights.download(SPEC.default)
+    assert not list(yolo_weights.weights_dir().glob("yolo26n.pt*")), "nothing half-written left"
 
     (asset_server / "yolo11n.pt").write_bytes(tiny_yolo.read_bytes())  # no recorded hash
     small = Checkpoint(id="yolo11n.pt", label="")
     saved = download.download(SPEC, small)
-    assert Path(saved) == yolo_model.weights_dir() / "yolo11n.pt"
+    assert Path(saved) == yolo_weights.weights_dir() / "yolo11n.pt"
     assert Path(saved).read_bytes() == tiny_yolo.read_bytes()
     result, info = yolo.predict(Image.new("RGB", (64, 48)), conf=LOW, checkpoint="yolo11n.pt")
     assert info.checkpoint == "yolo11n.pt" and result["annotated"].shape == (48, 64, 3)
@@ -339,7 +340,7 @@ def test_a_corrupt_image_stays_a_clear_message_in_every_tab(client):
     from demos.core.errors import BadInput
     from demos.media import images
 
-    yolo_model.configure_ultralytics()
+    yolo_weights.configure_ultralytics()
     with pytest.raises(BadInput, match="not an image"):
         images.to_rgb(b"definitely not an image")
 

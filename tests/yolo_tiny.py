@@ -19,8 +19,9 @@ def build(path: Path, seed: int = 0) -> Path:
     none at the default 0.25. Which boxes, and where, is left to the random weights.
     """
     from demos.vision.yolo import pipeline as yolo_model
+    from demos.vision.yolo import weights as yolo_weights
 
-    yolo_model.configure_ultralytics()  # before ultralytics is imported: offline, safe load
+    yolo_weights.configure_ultralytics()  # before ultralytics is imported: offline, safe load
     from ultralytics import YOLO
 
     torch.manual_seed(seed)

@@ -29,15 +29,8 @@ from demos.core import registry, runtime, ui
 from demos.core.errors import BadInput
 from demos.media import assets
 from demos.media import video as video_io
-from demos.vision.yolo.pipeline import (
-    COCO_NAMES,
-    DEFAULT_CONF,
-    DEFAULT_IOU,
-    Detector,
-    configure_ultralytics,
-    download,
-    weights_dir,
-)
+from demos.vision.yolo.pipeline import COCO_NAMES, DEFAULT_CONF, DEFAULT_IOU, Detector
+from demos.vision.yolo.weights import configure_ultralytics, download, weights_dir
 
 __all__ = ["SPEC", "build_tab", "configure_ultralytics", "download", "predict", "weights_dir"]
 

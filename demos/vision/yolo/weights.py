@@ -1,0 +1,147 @@
+"""Where YOLO's weights come from, and ultralytics set up to load them offline and safely.
+
+Ultralytics reads its environment once, when it is first imported: whether it is online (a DNS
+lookup unless `YOLO_OFFLINE` is set), whether to load weights with `weights_only`
+(`ULTRALYTICS_SAFE_LOAD`, read into `ultralytics.utils.SAFE_LOAD` and from there into
+`ultralytics.nn.tasks`), where its settings live (`YOLO_CONFIG_DIR`). `configure_ultralytics`
+sets all of it, then turns telemetry (`sync`) off in those settings; every loader calls it first.
+
+Official weights are fetched only by `download` (`python -m demos.core.download yolo`), into
+`$GALLERY_HOME/yolo/` (default `~/.cache/pretrained-gallery/yolo/`); the loader looks there for a
+bare name such as `yolo26n.pt` and never lets ultralytics download anything.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+import os
+import sys
+import urllib.request
+from pathlib import Path
+
+import PIL.Image
+
+from demos.core import registry
+from demos.core.errors import ModelUnavailable
+from demos.core.registry import Checkpoint
+
+log = logging.getLogger(__name__)
+
+ASSETS_URL = "https://github.com/ultralytics/assets/releases/download/v8.4.0"
+# (sha256, bytes) of official assets where recorded; several public projects agree on these.
+KNOWN_ASSETS = {
+    "yolo26n.pt": ("9b09cc8bf347f0fc8a5f7657480587f25db09b34bf33b0652110fb03a8ad4fef", 5_544_453),
+}
+
+# where things live
+
+
+def gallery_home() -> Path:
+    """The gallery's own cache folder: `$GALLERY_HOME`, else `~/.cache/pretrained-gallery`."""
+    home = os.environ.get("GALLERY_HOME", "").strip()
+    return Path(home).expanduser() if home else Path.home() / ".cache" / "pretrained-gallery"
+
+
+def weights_dir() -> Path:
+    return gallery_home() / "yolo"
+
+
+@functools.cache
+def configure_ultralytics() -> None:
+    """Make ultralytics offline-safe; call before it is imported (idempotent)."""
+    config = gallery_home() / "ultralytics"
+    config.mkdir(parents=True, exist_ok=True)
+    imported_before = "ultralytics" in sys.modules
+    os.environ.update(
+        YOLO_OFFLINE="1",  # no DNS probe at import, no online checks
+        YOLO_AUTOINSTALL="0",  # never pip-install a missing package
+        ULTRALYTICS_SAFE_LOAD="1",  # torch.load(weights_only=True) with an allow-list
+        YOLO_CONFIG_DIR=str(config),  # settings.json (and fonts) in a folder of our own
+    )
+    os.environ.setdefault("YOLO_VERBOSE", "False")  # no per-frame log lines
+    import ultralytics.nn.tasks as tasks
+    from ultralytics.utils import SETTINGS, patches
+
+    # ultralytics replaces PIL.Image.open for the whole process with a version that, on a file
+    # PIL cannot identify, tries to pip-install a HEIF plugin. Every other tab opens images too:
+    # put PIL's own function back, so a corrupt upload stays a clear message everywhere.
+    PIL.Image.open = patches._image_open
+
+    if imported_before and not tasks.SAFE_LOAD:
+        # Someone imported ultralytics before us, so it missed the flag: set what it reads.
+        log.warning("ultralytics was imported before the gallery configured it; forcing safe load")
+        tasks.SAFE_LOAD = True
+    quiet = {"sync": False, "vscode_msg": False, "openvino_msg": False}  # sync: telemetry
+    quiet |= dict.fromkeys(("clearml", "comet", "dvc", "mlflow", "raytune", "wandb"), False)
+    if any(SETTINGS.get(key) != value for key, value in quiet.items()):
+        SETTINGS.update(quiet)
+
+
+def weights_path(checkpoint: Checkpoint) -> Path:
+    """The local `.pt` file for `checkpoint`: a path as given, or a bare name in `weights_dir()`."""
+    given = Path(checkpoint.id).expanduser()
+    bare = "/" not in checkpoint.id and "\\" not in checkpoint.id and not given.exists()
+    if bare:
+        name = given.name if given.suffix else f"{given.name}.pt"
+        cached = weights_dir() / name
+        if cached.is_file():
+            return cached
+        raise FileNotFoundError(f"{name} is not in {weights_dir()} (the gallery's YOLO weights)")
+    if not given.exists():
+        raise FileNotFoundError(f"no such file: {given}")
+    if not given.is_file() or given.suffix.lower() != ".pt":
+        spec = registry.get("yolo")
+        raise ModelUnavailable(
+            f"YOLO could not load `{checkpoint.id}`: it reads PyTorch `.pt` checkpoints from "
+            f"Ultralytics. Point {spec.env_var} at a .pt file, or run "
+            f"`python -m demos.core.download yolo` to fetch the default one."
+        )
+    return given
+
+
+def _problem(path: Path, expected: tuple[str, int] | None) -> str | None:
+    """Why a downloaded file is not the asset (None when it is, or cannot be told)."""
+    size = path.stat().st_size
+    if size == 0:
+        return "the file is empty"
+    if expected is None:
+        return None
+    sha256, n_bytes = expected
+    if size != n_bytes:
+        return f"{size:,} bytes instead of {n_bytes:,}"
+    with path.open("rb") as f:
+        digest = hashlib.file_digest(f, "sha256").hexdigest()
+    return None if digest == sha256 else f"sha256 {digest} instead of {sha256}"
+
+
+def download(checkpoint: Checkpoint) -> str:
+    """Fetch an official asset (e.g. `yolo26n.pt`) into `weights_dir()`, with a progress bar."""
+    from tqdm.auto import tqdm
+
+    name = checkpoint.id
+    if Path(name).name != name or not name.endswith(".pt"):
+        raise ValueError(f"{name!r} is not the name of an official Ultralytics asset (yolo26n.pt)")
+    target = weights_dir() / name
+    expected = KNOWN_ASSETS.get(name)
+    if target.is_file() and _problem(target, expected) is None:
+        return str(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f"{name}.part")
+    url = f"{ASSETS_URL}/{name}"
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response, partial.open("wb") as out:
+            total = int(response.headers.get("Content-Length") or 0) or None
+            with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=name) as bar:
+                while chunk := response.read(1 << 20):  # 1 MiB at a time
+                    out.write(chunk)
+                    bar.update(len(chunk))
+        problem = _problem(partial, expected)
+        if problem:
+            raise OSError(f"{url} did not give the expected file: {problem}")
+    except BaseException:  # interrupted, failed or wrong: leave nothing behind
+        partial.unlink(missing_ok=True)
+        raise
+    partial.replace(target)  # atomic: a half download never looks like weights
+    return str(target)
