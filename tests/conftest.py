@@ -78,3 +78,55 @@ def gallery_client():
         yield Client(app.demo.local_url, verbose=False)
     finally:
         app.demo.close()
+
+
+@pytest.fixture(scope="session")
+def realweights(shared_dir: Path) -> dict[str, Path]:
+    """Real trained weights from `../shared/realweights/fetch.py`, made once per test session.
+
+    Skips (with the reason) when `../shared` or the fetcher is unavailable, or made nothing.
+    A name the fetcher could not make is missing from the dict: use `realweight(name)`.
+    """
+    import json
+    import subprocess
+    import sys
+
+    fetch = shared_dir / "realweights" / "fetch.py"
+    if not fetch.is_file():
+        pytest.skip("../shared/realweights/fetch.py is absent")
+    run = subprocess.run(
+        [sys.executable, str(fetch)], capture_output=True, text=True, timeout=900, check=False
+    )
+    try:
+        made = {name: Path(path) for name, path in json.loads(run.stdout or "{}").items()}
+    except json.JSONDecodeError:
+        made = {}
+    if not made:
+        pytest.skip(f"realweights/fetch.py made nothing: {run.stderr.strip()[-500:]}")
+    made["__stderr__"] = run.stderr  # type: ignore[assignment]  # why a name is missing
+    return made
+
+
+@pytest.fixture(scope="session")
+def realweight(realweights: dict[str, Path]):
+    """`realweight("whisper-base")`: the path of one real checkpoint, or a skip saying why not."""
+
+    def get(name: str) -> Path:
+        if name not in realweights:
+            pytest.skip(f"realweights could not make {name}: {realweights['__stderr__'][-300:]}")
+        return realweights[name]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def media(shared_dir: Path):
+    """`media("jfk.wav")`: a file of ../shared/media (or realweights/files), skipping if absent."""
+
+    def get(name: str) -> Path:
+        for folder in (shared_dir / "media", shared_dir / "realweights" / "files"):
+            if (folder / name).is_file():
+                return folder / name
+        pytest.skip(f"../shared has no {name}")
+
+    return get
