@@ -10,24 +10,20 @@ only at AllenNLP's URLs, so they are downloaded into the gallery's own cache fol
 - an http(s) URL of an `*options.json`; the weights are the same URL ending in `weights.hdf5`;
 - a hub repo id whose repo holds `options.json` and `weights.hdf5`.
 
-`HF_HUB_OFFLINE=1` forbids URL downloads too: one switch makes a classroom machine offline.
+Downloads go through `demos.core.weights` (cached, checked, resumable); `HF_HUB_OFFLINE=1`
+forbids them too: one switch makes a classroom machine offline.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
-import urllib.request
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
+from demos.core import weights
 from demos.core.registry import Checkpoint
 from demos.language.elmo.bilm import ElmoWeightsError
 
 OPTIONS_SUFFIX, WEIGHTS_SUFFIX = "options.json", "weights.hdf5"
-CHUNK_BYTES = 1 << 20  # read 1 MiB at a time while downloading
-TIMEOUT_S = 60  # per socket operation, not for the whole file (the original is 374 MB)
 
 Pair = tuple[Path, Path]  # (options.json, weights.hdf5)
 
@@ -37,16 +33,7 @@ Pair = tuple[Path, Path]  # (options.json, weights.hdf5)
 
 def cache_dir() -> Path:
     """The gallery's own download folder for ELMo: `$GALLERY_HOME/elmo`."""
-    root = os.environ.get("GALLERY_HOME", "").strip() or "~/.cache/pretrained-gallery"
-    return Path(root).expanduser() / "elmo"
-
-
-def offline() -> bool:
-    """The hub's offline switches, read at call time so that a test or a shell can flip them."""
-    return any(
-        os.environ.get(name, "").strip().upper() in {"1", "ON", "YES", "TRUE"}
-        for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
-    )
+    return weights.cache_dir("elmo")
 
 
 def is_url(checkpoint_id: str) -> bool:
@@ -97,50 +84,12 @@ def cached_path(url: str) -> Path:
     return cache_dir().joinpath(*parts[-2:])
 
 
-def fetch(url: str, dest: Path) -> Path:
-    """Download `url` to `dest` with a progress bar; a partial download never takes its name."""
-    from tqdm.auto import tqdm
-
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    request = urllib.request.Request(url, headers={"User-Agent": "pretrained-model-gallery"})
-    fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=dest.name, suffix=".part")
-    tmp = Path(tmp_name)
-    try:
-        with (
-            os.fdopen(fd, "wb") as out,
-            urllib.request.urlopen(request, timeout=TIMEOUT_S) as response,
-        ):
-            size = int(response.headers.get("Content-Length") or 0)
-            with tqdm(
-                total=size or None, unit="B", unit_scale=True, unit_divisor=1024, desc=dest.name
-            ) as bar:
-                while chunk := response.read(CHUNK_BYTES):
-                    out.write(chunk)
-                    bar.update(len(chunk))
-        if size and tmp.stat().st_size != size:
-            raise ConnectionError(
-                f"download of {url} stopped at {tmp.stat().st_size} of {size} bytes"
-            )
-        tmp.replace(dest)  # atomic: readers see the old state or the whole file
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-    return dest
-
-
 def url_pair(options_url: str) -> Pair:
     """The cached pair for an options URL, downloading what is missing unless offline."""
     urls = (options_url, weights_url(options_url))
     paths = tuple(cached_path(u) for u in urls)
     for url, path in zip(urls, paths, strict=True):
-        if path.is_file():
-            continue
-        if offline():
-            raise FileNotFoundError(
-                f"{path.name} is not in the gallery's cache ({path.parent}) and HF_HUB_OFFLINE=1 "
-                f"forbids downloading it"
-            )
-        fetch(url, path)
+        weights.fetch(url, path)  # no sha256 was published: the first download's is recorded
     return paths[0], paths[1]
 
 
@@ -167,6 +116,6 @@ def resolve(checkpoint: Checkpoint) -> Pair:
 
 
 def download(checkpoint: Checkpoint) -> str:
-    """Fetch `checkpoint`'s pair into its cache (`python -m demos.core.download elmo`); its folder."""
+    """Fetch `checkpoint`'s pair into the cache (`python -m demos.core.download elmo`)."""
     options, _ = resolve(checkpoint)
     return str(options.parent)

@@ -4,7 +4,8 @@ A checkpoint id is one of
 - a release URL the registry lists (Mozilla's v0.9.3 `deepspeech-0.9.3-models.tflite`, Coqui's
   English v0.9.3 `model.tflite`): cached in `$GALLERY_HOME/deepspeech/<owner>/<repo>/<tag>/`
   (default `~/.cache/pretrained-gallery`), downloaded on first use unless `HF_HUB_OFFLINE=1` (one
-  switch makes the whole gallery offline), or beforehand by `python -m demos.core.download deepspeech`.
+  switch makes the whole gallery offline), or beforehand by
+  `python -m demos.core.download deepspeech`.
   Other URLs are refused: the server fetches only the files it names.
 - a local `.tflite`, or a folder holding exactly one. An `alphabet.txt` beside it is the model's
   alphabet (else the one the graph embeds, else English).
@@ -16,18 +17,17 @@ and verified on every later load, so a file that changed on disk is caught befor
 
 Scorer (beam search): `GALLERY_DEEPSPEECH_SCORER`, else the one `.scorer` beside the model, else
 the checkpoint's released scorer (Mozilla's `deepspeech-0.9.3-models.scorer`, about 950 MB),
-fetched like the model. Downloads reuse `demos.language.elmo.weights.fetch` (atomic, with a progress bar).
+fetched like the model. Downloads go through `demos.core.weights` (cached, checked, resumable).
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
-from demos.core import registry
+from demos.core import registry, weights
 from demos.core.errors import ModelUnavailable
 from demos.core.registry import Checkpoint
 
@@ -41,7 +41,6 @@ KNOWN_SIZES = {MOZILLA_MODEL: 47_331_784}  # bytes; no sha256 was published
 SCORERS = {MOZILLA_MODEL: MOZILLA_SCORER}  # each release model's own scorer, where known
 SCORER_ENV = "GALLERY_DEEPSPEECH_SCORER"
 ALPHABET_FILE = "alphabet.txt"
-HASH_SUFFIX = ".sha256"
 
 
 @dataclass(frozen=True)
@@ -59,14 +58,7 @@ def _spec() -> registry.DemoSpec:
 
 def cache_dir() -> Path:
     """The gallery's download folder for DeepSpeech: `$GALLERY_HOME/deepspeech`."""
-    root = os.environ.get("GALLERY_HOME", "").strip() or "~/.cache/pretrained-gallery"
-    return Path(root).expanduser() / "deepspeech"
-
-
-def offline() -> bool:
-    from demos.language.elmo.weights import offline as hub_offline
-
-    return hub_offline()
+    return weights.cache_dir("deepspeech")
 
 
 def known_urls() -> set[str]:
@@ -83,36 +75,18 @@ def cached_path(url: str) -> Path:
 
 
 def _hash_file(path: Path) -> Path:
-    return path.with_name(path.name + HASH_SUFFIX)
-
-
-def sha256(path: Path) -> str:
-    with path.open("rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
+    return path.with_name(path.name + weights.HASH_SUFFIX)
 
 
 def verify(path: Path, url: str | None = None) -> None:
-    """Check a cached file against its known size and its recorded sha256 (recorded now if the
-    file has none yet). Raises `ModelUnavailable` saying how to get a good copy."""
-    fix = (
-        f"Delete {path} and run `python -m demos.core.download deepspeech` to fetch it again "
-        f"(or point {_spec().env_var} at a copy you trust)."
-    )
-    expected = KNOWN_SIZES.get(url or "")
-    size = path.stat().st_size
-    if expected is not None and size != expected:
+    """Check a cached file against its known size and the sha256 recorded at its download.
+    Raises `ModelUnavailable` saying how to get a good copy."""
+    wrong = weights.problem(path, size=KNOWN_SIZES.get(url or ""))
+    if wrong:
         raise ModelUnavailable(
-            f"DeepSpeech's cached {path.name} has {size:,} bytes, not the release's "
-            f"{expected:,}. {fix}"
-        )
-    recorded = _hash_file(path)
-    digest = sha256(path)
-    if not recorded.is_file():
-        recorded.write_text(digest + "\n", encoding="ascii")
-    elif recorded.read_text(encoding="ascii").strip() != digest:
-        raise ModelUnavailable(
-            f"DeepSpeech's cached {path.name} changed since it was downloaded (sha256 {digest} "
-            f"instead of the {recorded.read_text(encoding='ascii').strip()} recorded then). {fix}"
+            f"DeepSpeech's cached {path.name} changed since it was downloaded ({wrong}). "
+            f"Delete {path} and run `python -m demos.core.download deepspeech` to fetch it "
+            f"again (or point {_spec().env_var} at a copy you trust)."
         )
 
 
@@ -128,21 +102,7 @@ def ensure(url: str) -> Path:
     if dest.is_file():
         verify(dest, url)
         return dest
-    if offline():
-        raise FileNotFoundError(
-            f"{dest.name} is not in the gallery's cache ({dest.parent}) and HF_HUB_OFFLINE=1 "
-            "forbids downloading it"
-        )
-    from demos.language.elmo.weights import fetch
-
-    fetch(url, dest)
-    expected = KNOWN_SIZES.get(url)
-    if expected is not None and dest.stat().st_size != expected:
-        size = dest.stat().st_size
-        dest.unlink()
-        raise OSError(f"{url} gave {size:,} bytes, not the release's {expected:,}")
-    verify(dest, url)  # records the sha256 of this first download
-    return dest
+    return weights.fetch(url, dest, size=KNOWN_SIZES.get(url))  # records the first sha256
 
 
 # the public surface
@@ -215,7 +175,7 @@ def scorer_path(checkpoint: Checkpoint, model: Path) -> Path:
 
 
 def download(checkpoint: Checkpoint) -> str:
-    """Fetch a release model and its scorer (`python -m demos.core.download deepspeech`); the folder."""
+    """Fetch a release model and its scorer (`python -m demos.core.download deepspeech`)."""
     if not checkpoint.id.startswith(("http://", "https://")):
         return str(resolve(checkpoint).model.parent)
     model = ensure(checkpoint.id)

@@ -14,17 +14,14 @@ bare name such as `yolo26n.pt` and never lets ultralytics download anything.
 from __future__ import annotations
 
 import functools
-import hashlib
 import logging
 import os
 import sys
-import urllib.request
 from pathlib import Path
 
 import PIL.Image
 
-from demos.core import registry
-from demos.core.errors import ModelUnavailable
+from demos.core import weights
 from demos.core.registry import Checkpoint
 
 log = logging.getLogger(__name__)
@@ -38,20 +35,14 @@ KNOWN_ASSETS = {
 # where things live
 
 
-def gallery_home() -> Path:
-    """The gallery's own cache folder: `$GALLERY_HOME`, else `~/.cache/pretrained-gallery`."""
-    home = os.environ.get("GALLERY_HOME", "").strip()
-    return Path(home).expanduser() if home else Path.home() / ".cache" / "pretrained-gallery"
-
-
 def weights_dir() -> Path:
-    return gallery_home() / "yolo"
+    return weights.cache_dir("yolo")
 
 
 @functools.cache
 def configure_ultralytics() -> None:
     """Make ultralytics offline-safe; call before it is imported (idempotent)."""
-    config = gallery_home() / "ultralytics"
+    config = weights.gallery_home() / "ultralytics"
     config.mkdir(parents=True, exist_ok=True)
     imported_before = "ultralytics" in sys.modules
     os.environ.update(
@@ -80,68 +71,29 @@ def configure_ultralytics() -> None:
 
 
 def weights_path(checkpoint: Checkpoint) -> Path:
-    """The local `.pt` file for `checkpoint`: a path as given, or a bare name in `weights_dir()`."""
+    """The local file (or export folder) for `checkpoint`: a path as given, or a bare name in
+    `weights_dir()`. Whether it is a format the tab reads is `demos.vision.yolo.formats`' call."""
     given = Path(checkpoint.id).expanduser()
     bare = "/" not in checkpoint.id and "\\" not in checkpoint.id and not given.exists()
     if bare:
         name = given.name if given.suffix else f"{given.name}.pt"
         cached = weights_dir() / name
-        if cached.is_file():
+        if cached.exists():  # a file, or an export folder such as yolo26n_openvino_model
             return cached
         raise FileNotFoundError(f"{name} is not in {weights_dir()} (the gallery's YOLO weights)")
     if not given.exists():
         raise FileNotFoundError(f"no such file: {given}")
-    if not given.is_file() or given.suffix.lower() != ".pt":
-        spec = registry.get("yolo")
-        raise ModelUnavailable(
-            f"YOLO could not load `{checkpoint.id}`: it reads PyTorch `.pt` checkpoints from "
-            f"Ultralytics. Point {spec.env_var} at a .pt file, or run "
-            f"`python -m demos.core.download yolo` to fetch the default one."
-        )
     return given
-
-
-def _problem(path: Path, expected: tuple[str, int] | None) -> str | None:
-    """Why a downloaded file is not the asset (None when it is, or cannot be told)."""
-    size = path.stat().st_size
-    if size == 0:
-        return "the file is empty"
-    if expected is None:
-        return None
-    sha256, n_bytes = expected
-    if size != n_bytes:
-        return f"{size:,} bytes instead of {n_bytes:,}"
-    with path.open("rb") as f:
-        digest = hashlib.file_digest(f, "sha256").hexdigest()
-    return None if digest == sha256 else f"sha256 {digest} instead of {sha256}"
 
 
 def download(checkpoint: Checkpoint) -> str:
     """Fetch an official asset (e.g. `yolo26n.pt`) into `weights_dir()`, with a progress bar."""
-    from tqdm.auto import tqdm
-
     name = checkpoint.id
     if Path(name).name != name or not name.endswith(".pt"):
         raise ValueError(f"{name!r} is not the name of an official Ultralytics asset (yolo26n.pt)")
-    target = weights_dir() / name
-    expected = KNOWN_ASSETS.get(name)
-    if target.is_file() and _problem(target, expected) is None:
-        return str(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f"{name}.part")
-    url = f"{ASSETS_URL}/{name}"
-    try:
-        with urllib.request.urlopen(url, timeout=60) as response, partial.open("wb") as out:
-            total = int(response.headers.get("Content-Length") or 0) or None
-            with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=name) as bar:
-                while chunk := response.read(1 << 20):  # 1 MiB at a time
-                    out.write(chunk)
-                    bar.update(len(chunk))
-        problem = _problem(partial, expected)
-        if problem:
-            raise OSError(f"{url} did not give the expected file: {problem}")
-    except BaseException:  # interrupted, failed or wrong: leave nothing behind
-        partial.unlink(missing_ok=True)
-        raise
-    partial.replace(target)  # atomic: a half download never looks like weights
-    return str(target)
+    sha256_hex, size = KNOWN_ASSETS.get(name, (None, None))
+    return str(
+        weights.fetch(
+            f"{ASSETS_URL}/{name}", weights_dir() / name, sha256_hex=sha256_hex, size=size
+        )
+    )
