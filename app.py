@@ -2,9 +2,9 @@
 
     python app.py [--host 0.0.0.0] [--port 7860]
 
-Tabs come from `demos.core.registry` in its order. Building them loads no weights: each model loads on
-its first request (see `demos.core.runtime`). A demo module that fails to import shows its error in its
-own tab; the rest of the gallery still starts.
+Tabs come from `demos.core.registry` in its order. Building them loads no weights: each model
+loads on its first request (see `demos.core.runtime`). A demo module that fails to import shows
+its error in its own tab; the rest of the gallery still starts.
 """
 
 from __future__ import annotations
@@ -22,8 +22,7 @@ import logging
 
 import gradio as gr
 
-from demos.core import overview, registry
-from demos.core import patches as gradio_fixes
+from demos.core import overview, patches, registry
 
 log = logging.getLogger("gallery")
 
@@ -58,7 +57,7 @@ def mount(module_name: str, title: str) -> None:
 
 
 def build_app() -> gr.Blocks:
-    gradio_fixes.apply()  # identical outputs served concurrently must not be half-written
+    patches.apply()  # third-party fixes, once: see demos/core/patches.py
     with gr.Blocks(title=TITLE) as app:
         gr.Markdown(INTRO)
         with gr.Tabs() as top:

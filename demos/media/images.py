@@ -18,9 +18,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from demos.core.errors import BadInput
 
 MAX_SIDE = 4096  # px; larger images are downscaled (every model here reads ≤ 640 px anyway)
-MAX_PIXELS = 20_000 * 20_000  # refuse to decode more than this (a "decompression bomb")
-
-Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+# How many pixels PIL decodes is set once at start, with the other third-party patches
+# (`demos.core.patches.MAX_IMAGE_PIXELS`); beyond it PIL raises and the user gets a message.
 
 
 def _to_8bit(arr: np.ndarray) -> np.ndarray:

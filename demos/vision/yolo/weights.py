@@ -19,9 +19,7 @@ import os
 import sys
 from pathlib import Path
 
-import PIL.Image
-
-from demos.core import weights
+from demos.core import patches, weights
 from demos.core.registry import Checkpoint
 
 log = logging.getLogger(__name__)
@@ -53,12 +51,9 @@ def configure_ultralytics() -> None:
     )
     os.environ.setdefault("YOLO_VERBOSE", "False")  # no per-frame log lines
     import ultralytics.nn.tasks as tasks
-    from ultralytics.utils import SETTINGS, patches
+    from ultralytics.utils import SETTINGS
 
-    # ultralytics replaces PIL.Image.open for the whole process with a version that, on a file
-    # PIL cannot identify, tries to pip-install a HEIF plugin. Every other tab opens images too:
-    # put PIL's own function back, so a corrupt upload stays a clear message everywhere.
-    PIL.Image.open = patches._image_open
+    patches.after_ultralytics_import()  # PIL.Image.open back to PIL's own
 
     if imported_before and not tasks.SAFE_LOAD:
         # Someone imported ultralytics before us, so it missed the flag: set what it reads.
