@@ -116,35 +116,85 @@ def checkpoint_picker(spec: DemoSpec) -> gr.Dropdown:
     )
 
 
-class ImageInput(gr.Image):
-    """`gr.Image` whose upload step turns an unreadable file into a message, not a traceback.
+class _ReadableUpload:
+    """Mixin for input components: a file that Gradio's upload step cannot read becomes a message.
 
-    Gradio opens every upload with PIL before the handler runs; a corrupt or non-image file
-    would fail there with an error the user never sees. Shown in the browser as a plain Image.
+    Gradio decodes some uploads (images, numpy audio, videos) before the handler runs, so a
+    corrupt or mislabelled file fails outside the handler's guard and reaches the user as
+    Gradio's generic "upstream app raised an exception". `recover` may still read the file
+    another way; `unreadable` words the message.
     """
+
+    def preprocess(self, payload: Any) -> Any:
+        try:
+            return super().preprocess(payload)  # type: ignore[misc]
+        except gr.Error:
+            raise
+        except Exception as exc:
+            try:
+                return self.recover(payload, exc)
+            except Exception as why:
+                name = getattr(payload, "orig_name", None) or None
+                message = self.unreadable(name, why)
+                raise gr.Error(message, print_exception=False) from None
+
+    def recover(self, payload: Any, exc: Exception) -> Any:
+        raise exc
+
+    def unreadable(self, name: str | None, exc: BaseException) -> str:
+        raise NotImplementedError
+
+
+class ImageInput(_ReadableUpload, gr.Image):
+    """`gr.Image` whose unreadable uploads get a message. Shown in the browser as a plain Image."""
 
     @classmethod
     def get_block_name(cls) -> str:
         return "image"
 
-    def preprocess(self, payload: Any) -> Any:
-        try:
-            return super().preprocess(payload)
-        except Exception as exc:
-            name = getattr(payload, "orig_name", None) or None
-            raise gr.Error(images.unreadable(name, exc), print_exception=False) from None
+    def unreadable(self, name: str | None, exc: BaseException) -> str:
+        return images.unreadable(name, exc)
 
 
-class AudioInput(gr.Audio):
-    """`gr.Audio` that skips Gradio's ffprobe run for PCM WAV files, which every browser plays.
+class VideoInput(_ReadableUpload, gr.Video):
+    """`gr.Video` whose unreadable uploads get a message. Shown in the browser as a plain Video."""
 
-    Gradio probes each example file with ffprobe when a tab is built (about 65 ms a file); with
-    ten example clips that was most of the gallery's start-up beyond the bare imports.
+    @classmethod
+    def get_block_name(cls) -> str:
+        return "video"
+
+    def unreadable(self, name: str | None, exc: BaseException) -> str:
+        what = f"“{name}”" if name else "This file"
+        return f"{what} is not a video that can be read. Upload an MP4, WebM or MOV file."
+
+
+class AudioInput(_ReadableUpload, gr.Audio):
+    """`gr.Audio` that reads what it can and words what it cannot.
+
+    - Streams (`type="numpy"`): a chunk Gradio cannot decode (it needs ffmpeg for anything but
+      WAV) is read with soundfile (WAV, FLAC, OGG, MP3) before giving up with a message.
+    - Examples: Gradio probes each example file with ffprobe when a tab is built (about 65 ms a
+      file); PCM WAV files, which every browser plays, skip it (most of start-up otherwise).
+    Shown in the browser as a plain Audio.
     """
 
     @classmethod
     def get_block_name(cls) -> str:
         return "audio"
+
+    def recover(self, payload: Any, exc: Exception) -> Any:
+        path = getattr(payload, "path", None)
+        if self.type != "numpy" or not path:
+            raise exc
+        import soundfile
+
+        samples, rate = soundfile.read(path, dtype="float32", always_2d=False)
+        return rate, samples
+
+    def unreadable(self, name: str | None, exc: BaseException) -> str:
+        from demos.media import audio
+
+        return audio.unreadable(name, exc)
 
     def postprocess(self, value: Any) -> Any:
         if isinstance(value, (str, Path)) and Path(value).suffix.lower() == ".wav":

@@ -34,6 +34,7 @@ downmixes (`ffmpeg -nostdin -i file -f f32le -ac 1 -ar 16000 -`).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -182,6 +183,13 @@ def _to_mono_float(data: np.ndarray) -> np.ndarray:
         channel_axis = 1 if data.shape[1] <= data.shape[0] else 0
         data = data.mean(axis=channel_axis)
     return np.clip(data, -1.0, 1.0).astype(np.float32)  # clipped recordings stay in range
+
+
+def unreadable(name: str | None, exc: BaseException) -> str:
+    """The message for a file no decoder here can read, naming it but not the server's folders."""
+    reason = re.sub(r"'?(/[^\s']+)+'?|<[^>]+>", "", str(exc)).strip(" :.")[:200] or "unreadable"
+    what = f"“{name}”" if name else "This file"
+    return f"{what} could not be read as audio ({reason}). Upload {FORMATS}, or record again."
 
 
 def _ffmpeg(path: str, limit_s: float | None, why_not_sndfile: str) -> np.ndarray:
