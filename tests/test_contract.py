@@ -24,6 +24,7 @@ NETWORK_MODULES = [
     "demos.language.elmo.bilm",
     "demos.language.elmo.chars",
     "demos.language.transformer_xl.model",
+    "demos.language.transformer_xl.inference",
     "demos.language.transformer_xl.adaptive",
     "demos.language.transformer_xl.checkpoint",
     "demos.language.transformer_xl.vocab",

@@ -36,7 +36,8 @@ def test_zero_several_or_no_masks_get_a_clear_answer(text, message):
 @pytest.mark.parametrize("typed", ["[MASK]", "<mask>"])
 def test_top_k_from_the_models_vocabulary(key, typed, tiny_env):
     spec = registry.get(key)
-    predictions, info = fill_mask.predict(spec, f"The capital of France is {typed}.", top_k=7)
+    result = fill_mask.predict(spec, f"The capital of France is {typed}.", top_k=7)
+    predictions, info = result.predictions, result.info
     pipe_tokenizer = __import__("transformers").AutoTokenizer.from_pretrained(tiny_env[key])
     scores = [p["score"] for p in predictions]
     assert len(predictions) == 7

@@ -134,8 +134,8 @@ def test_chat_request_carries_system_history_image_and_settings(api, photo):
 
 
 def test_huge_images_are_downscaled_before_upload(api):
-    answer, _ = gpt.predict("Read this screenshot.", Image.new("RGB", (5000, 3000), "white"))
-    assert answer == "Hello from the API."
+    result = gpt.predict("Read this screenshot.", Image.new("RGB", (5000, 3000), "white"))
+    assert result.text == "Hello from the API." and result.backend.endswith(MODEL)
     part = api.requests[0].body["messages"][-1]["content"][-1]
     width, height = _decode_data_url(part["image_url"]["url"]).size
     assert width == gpt_api.API_MAX_SIDE and abs(width / height - 5 / 3) < 0.01
@@ -389,4 +389,20 @@ def test_a_reader_that_leaves_frees_the_model_for_the_next_request(local_env):
     assert pipe._lock.acquire(timeout=10)
     pipe._lock.release()
     counts: dict[str, int] = {}
-    assert "".join(pipe.stream(chat, {}, counts)) and counts["new_tokens"] >= 1
+    speed: dict[str, float] = {}
+    assert "".join(pipe.stream(chat, speed, counts=counts)) and counts["new_tokens"] >= 1
+    assert counts["prompt_tokens"] > 1 and set(speed) >= {"inference", "first_token"}
+
+
+def test_an_error_in_the_generation_thread_reaches_the_reader(local_env, monkeypatch):
+    pipe, _ = runtime.load_model(gpt.SPEC, gpt.SPEC.checkpoint(), gpt_local.TextChat.load)
+    chat = gpt_chat.make_chat([Turn("user", "hello")], temperature=0, max_new_tokens=4)
+
+    def broken(batch):
+        raise RuntimeError("the generation failed")
+
+    monkeypatch.setattr(pipe, "forward", broken)
+    with pytest.raises(RuntimeError, match="the generation failed"):
+        list(pipe.stream(chat, {}))
+    assert pipe._lock.acquire(timeout=10)  # the worker let go of the model
+    pipe._lock.release()

@@ -24,7 +24,8 @@ from demos.core import download as download_cli
 from demos.core import registry
 from demos.core.errors import BadInput
 from demos.language.transformer_xl import tab as transformer_xl
-from demos.language.transformer_xl.model import generate, load_transformer_xl, segment_losses
+from demos.language.transformer_xl.inference import generate, segment_losses
+from demos.language.transformer_xl.model import load_transformer_xl
 from demos.language.transformer_xl.pipelines import FILES
 from demos.language.transformer_xl.vocab import detokenize
 from tests.transformer_xl_tiny import tiny_transformer_xl_dir
@@ -82,10 +83,11 @@ def test_greedy_continuation_is_the_bare_models(gallery_client, tiny, bare):
     assert text.strip() and info["new_tokens"] == 12 and info["prompt_tokens"] == 6
     assert info["checkpoint"] == str(tiny) and info["dtype"] == "float32"
     assert info["speed_ms"]["inference"] > 0 and info["unknown_words"] == 0
+    assert info["speed_ms"]["first_token"] > 0  # the stream timed its first step
     assert "6 WikiText-103 tokens" in note and "every word is in its vocabulary" in note
     again, _, _ = continue_via(gallery_client)  # no memory kept from the request before
     assert again == text
-    assert transformer_xl.predict(PROMPT, 12, 0.0)[0] == text  # the plain call agrees
+    assert transformer_xl.predict(PROMPT, 12, 0.0).text == text  # the plain call agrees
 
 
 def test_sampling_with_a_seed_is_repeatable(gallery_client, tiny, bare):

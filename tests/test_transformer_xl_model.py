@@ -1,7 +1,7 @@
 """The gallery's Transformer-XL against transformers 4.37.2 on tiny random checkpoints.
 
-Reference outputs were recorded once by tools/make_transformer_xl_fixture.py (see its docstring); the
-tests need neither that transformers version nor the network.
+Reference outputs were recorded once by tools/make_transformer_xl_fixture.py (see its docstring);
+the tests need neither that transformers version nor the network.
 """
 
 from __future__ import annotations
@@ -17,12 +17,8 @@ import numpy as np
 import pytest
 import torch
 
-from demos.language.transformer_xl.model import (
-    TransformerXLWeightsError,
-    generate,
-    load_transformer_xl,
-    segment_losses,
-)
+from demos.language.transformer_xl.inference import generate, segment_losses
+from demos.language.transformer_xl.model import TransformerXLWeightsError, load_transformer_xl
 from demos.language.transformer_xl.vocab import (
     UnsafePickleError,
     Vocab,

@@ -1,8 +1,9 @@
-"""Where the tiny Transformer-XL fixtures live (written once by tools/make_transformer_xl_fixture.py).
+"""Where the tiny Transformer-XL fixtures live (written once by tools/make_transformer_xl_fixture).
 
-`tiny_transformer_xl_dir()` is a complete model directory in the hub checkpoint's layout (config.json,
-pytorch_model.bin, vocab.pkl), 84 words, loadable by `demos.language.transformer_xl.model.load_transformer_xl` or
-through `GALLERY_TRANSFORMER_XL_MODEL`. It also holds the reference outputs (`expected.npz`,
+`tiny_transformer_xl_dir()` is a complete model directory in the hub checkpoint's layout
+(config.json, pytorch_model.bin, vocab.pkl), 84 words, loadable by
+`demos.language.transformer_xl.model.load_transformer_xl` or through
+`GALLERY_TRANSFORMER_XL_MODEL`. It also holds the reference outputs (`expected.npz`,
 `tokenisation.json`) of transformers 4.37.2, which the parity tests compare against.
 """
 

@@ -14,8 +14,9 @@ tokenizer itself) plus `expected.npz` (plain arrays, loads with `allow_pickle=Fa
 - `tests/fixtures/transformer_xl/`: the shape of `transfo-xl-wt103` (adaptive input and softmax with
   `div_val` > 1 and three clusters, tied weights and all-but-first tied projections, untied r
   biases, `same_length`, post-LayerNorm), with `mem_len` and `clamp_len` small enough to matter.
-- `tests/fixtures/transformer_xl/untied/`: the other branches (`div_val` 1 with `d_embed` != `d_model`,
-  untied output weights and projections, shared r biases, pre-LayerNorm, no `same_length` or clamp).
+- `tests/fixtures/transformer_xl/untied/`: the other branches (`div_val` 1 with `d_embed` !=
+  `d_model`, untied output weights and projections, shared r biases, pre-LayerNorm, no
+  `same_length` or clamp).
 
 Reference runs recorded per model (B = 2 rows, S segments of L tokens, V words):
     lp_carried [S, B, L, V]   log-probs, memory starts empty and is carried segment to segment

@@ -8,8 +8,9 @@ sides; this tab plays that game.
 
 from __future__ import annotations
 
-from demos.core import registry
+from demos.core import registry, runtime
 from demos.language import fill_mask
+from demos.language.fill_mask import FillMaskResult
 
 SPEC = registry.get("bert")
 EXAMPLES = [
@@ -25,7 +26,10 @@ def build_tab() -> None:
 
 
 def predict(
-    text: str, top_k: int = fill_mask.DEFAULT_TOP_K, checkpoint: str | None = None, progress=None
-):
-    """(top-k words best first, run info) for `text` with one [MASK]."""
+    text: str,
+    top_k: int = fill_mask.DEFAULT_TOP_K,
+    checkpoint: str | None = None,
+    progress: runtime.Progress | None = None,
+) -> FillMaskResult:
+    """The top-k words, best first, for the one [MASK] in `text`."""
     return fill_mask.predict(SPEC, text, top_k, checkpoint, progress)

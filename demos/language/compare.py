@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
@@ -20,7 +21,9 @@ from matplotlib.figure import Figure
 
 from demos.core import compare, runtime, ui
 from demos.core.compare import Outcome
+from demos.core.pipeline import Result
 from demos.core.registry import DemoSpec
+from demos.core.runtime import RunInfo
 
 FILL_MASK = ["bert", "roberta"]
 WORD_VECTORS = ["elmo", "bert", "roberta"]
@@ -43,24 +46,39 @@ WORD_EXAMPLE = (
 PROMPT_EXAMPLE = "The Forth Bridge, which carries the railway across the Firth of Forth,"
 
 
+# classes
+
+
+@dataclass(kw_only=True)
+class WordSimilarity(Result):
+    """One model's cosine similarities between a word's occurrences."""
+
+    occurrences: list[str]  # "#1 … the [bank] of …", in reading order
+    similarity: list[list[float]]  # N x N
+
+
 # (a) fill-mask
+
+
+def fill_mask(spec: DemoSpec, text: str, top_k: int) -> tuple[list[dict[str, Any]], RunInfo]:
+    """One column: the model's top-k words (as its tab's endpoint gives them) and run info."""
+    result = compare.module(spec).predict(text, top_k)
+    return result.predictions, result.info
 
 
 def compare_fill_mask(text: str, top_k: int = TOP_K) -> Any:
     """Yield the outcomes (one per fill-mask model) after each model finishes."""
     yield from compare.run_each(
-        compare.present(FILL_MASK), lambda spec: compare.module(spec).predict(text, top_k)
+        compare.present(FILL_MASK), lambda spec: fill_mask(spec, text, top_k)
     )
 
 
 # (b) word vectors
 
 
-def word_similarity(spec: DemoSpec, text: str, word: str) -> tuple[dict[str, Any], Any]:
-    """({occurrences, similarity N x N}, run info) for one model's vectors of `word`."""
-    from demos.language.elmo import (
-        tab as elmo,  # its parser sets the limits and finds the occurrences for all three
-    )
+def word_similarity(spec: DemoSpec, text: str, word: str) -> WordSimilarity:
+    """One model's vectors of `word`: ELMo's top biLSTM layer, or a fill-mask model's last."""
+    from demos.language.elmo import pipeline as elmo  # its parser sets the limits for all three
 
     query = elmo.parse(text, word)
     labels = [
@@ -68,21 +86,21 @@ def word_similarity(spec: DemoSpec, text: str, word: str) -> tuple[dict[str, Any
         for i, (s, t) in enumerate(query.occurrences)
     ]
     if spec.key == "elmo":
-        result, info = elmo.predict(text, word)
-        similarity = result["layers"][-1]["similarity"]  # the top biLSTM layer
-    else:
-        from demos.language.fill_mask import FillMask
+        result = compare.module(spec).predict(text, word)
+        top = result.layers[-1]  # the top biLSTM layer
+        return WordSimilarity(occurrences=labels, similarity=top["similarity"], info=result.info)
+    from demos.language.fill_mask import FillMask
 
-        pipe, info = runtime.load_model(spec, spec.checkpoint(), FillMask.load)
-        with runtime.timed(info.speed_ms, "inference"):
-            vectors = F.normalize(pipe.word_vectors(query.sentences, query.occurrences), dim=-1)
-        similarity = (vectors @ vectors.T).clamp(-1.0, 1.0).tolist()
-    return {"occurrences": labels, "similarity": similarity}, info
+    pipe, info = runtime.load_model(spec, spec.checkpoint(), FillMask.load)
+    with runtime.timed(info.speed_ms, "inference"):
+        vectors = F.normalize(pipe.word_vectors(query.sentences, query.occurrences), dim=-1)
+    similarity = (vectors @ vectors.T).clamp(-1.0, 1.0).tolist()
+    return WordSimilarity(occurrences=labels, similarity=similarity, info=info)
 
 
-def heatmap(result: dict[str, Any], title: str) -> np.ndarray:
+def heatmap(similarity: list[list[float]], title: str) -> np.ndarray:
     """A cosine-similarity heat map of the occurrences (RGB array)."""
-    sims = np.asarray(result["similarity"])
+    sims = np.asarray(similarity)
     n = len(sims)
     fig = Figure(figsize=(4.2, 3.6), dpi=100, layout="constrained")
     ax = fig.add_subplot()
@@ -101,22 +119,26 @@ def heatmap(result: dict[str, Any], title: str) -> np.ndarray:
 
 
 def compare_word_vectors(text: str, word: str) -> Any:
-    yield from compare.run_each(
-        compare.present(WORD_VECTORS), lambda spec: word_similarity(spec, text, word)
-    )
+    def column(spec: DemoSpec) -> tuple[dict[str, Any], RunInfo]:
+        result = word_similarity(spec, text, word)
+        return result.answer(), result.info  # {occurrences, similarity}
+
+    yield from compare.run_each(compare.present(WORD_VECTORS), column)
 
 
 # (c) continuation
 
 
-def continue_text(spec: DemoSpec, prompt: str) -> tuple[str, Any]:
-    """(continuation, run info), greedy where the model allows it."""
+def continue_text(spec: DemoSpec, prompt: str) -> tuple[str, RunInfo]:
+    """One column: the continuation, greedy where the model allows it, and run info."""
     module = compare.module(spec)
-    if spec.key == "transformer_xl":
-        return module.predict(prompt, max_new_tokens=NEW_TOKENS, temperature=0.0)
-    return module.predict(
-        prompt, system=CONTINUE_SYSTEM, temperature=0.0, max_new_tokens=NEW_TOKENS
-    )
+    if spec.key == "transformer_xl":  # a language model: it continues the text itself
+        result = module.predict(prompt, max_new_tokens=NEW_TOKENS, temperature=0.0)
+    else:  # a chat model: asked to continue
+        result = module.predict(
+            prompt, system=CONTINUE_SYSTEM, temperature=0.0, max_new_tokens=NEW_TOKENS
+        )
+    return result.text, result.info
 
 
 def compare_continuation(prompt: str) -> Any:
@@ -149,82 +171,86 @@ def _outputs(columns, details) -> list[Any]:
     return [c for pair in columns for c in pair] + [details]
 
 
+def _fill_mask_tab() -> None:
+    gr.Markdown(
+        "Write `[MASK]` once; each model gets its own mask token. Columns fill "
+        "in as each model finishes."
+    )
+    with gr.Row():
+        text = gr.Textbox(label="Sentence with one [MASK]", value=EXAMPLES[0], scale=3)
+        top_k = gr.Slider(1, 20, value=TOP_K, step=1, label="Top k", scale=1)
+        button = gr.Button("Compare", variant="primary", scale=1)
+    columns = _columns(
+        compare.present(FILL_MASK), lambda: gr.Label(num_top_classes=20, label="Top words")
+    )
+    details = gr.JSON(label="All results (as returned by the API)")
+    gr.Examples([[e] for e in EXAMPLES], inputs=[text])
+
+    @ui.guarded("Compare language")
+    def fill(text: str, top_k: float):
+        for outcomes in compare_fill_mask(text, int(top_k)):
+            yield _render(outcomes, lambda o: ui.to_label(o.result))
+
+    button.click(fill, [text, top_k], _outputs(columns, details), api_name="compare_language")
+
+
+def _word_vectors_tab() -> None:
+    gr.Markdown(
+        "How alike are a word's vectors in different sentences? ELMo's top "
+        "biLSTM layer, BERT's and RoBERTa's last layer; 1.00 means identical."
+    )
+    with gr.Row():
+        sentences = gr.Textbox(
+            label="Sentences, one per line", value=WORD_EXAMPLE[0], lines=4, scale=3
+        )
+        with gr.Column(scale=1):
+            word = gr.Textbox(label="Word", value=WORD_EXAMPLE[1])
+            button = gr.Button("Compare", variant="primary")
+    columns = _columns(
+        compare.present(WORD_VECTORS), lambda: gr.Image(label="Cosine similarity", type="numpy")
+    )
+    details = gr.JSON(label="All results (as returned by the API)")
+    gr.Examples([list(WORD_EXAMPLE)], inputs=[sentences, word])
+
+    @ui.guarded("Compare word vectors")
+    def vectors(sentences: str, word: str):
+        for outcomes in compare_word_vectors(sentences, word):
+            yield _render(outcomes, lambda o: heatmap(o.result["similarity"], o.title))
+
+    button.click(
+        vectors, [sentences, word], _outputs(columns, details), api_name="compare_word_vectors"
+    )
+
+
+def _continuation_tab() -> None:
+    gr.Markdown(
+        f"Greedy continuations, {NEW_TOKENS} new tokens each. Transformer-XL "
+        "continues word by word; the GPT tab's backend is asked to continue."
+    )
+    with gr.Row():
+        prompt = gr.Textbox(label="Beginning of a text", value=PROMPT_EXAMPLE, scale=3)
+        button = gr.Button("Compare", variant="primary", scale=1)
+    columns = _columns(
+        compare.present(CONTINUATION), lambda: gr.Textbox(label="Continuation", lines=5)
+    )
+    details = gr.JSON(label="All results (as returned by the API)")
+    gr.Examples([[PROMPT_EXAMPLE]], inputs=[prompt])
+
+    @ui.guarded("Compare continuations")
+    def continuation(prompt: str):
+        for outcomes in compare_continuation(prompt):
+            yield _render(outcomes, lambda o: o.result)
+
+    button.click(
+        continuation, [prompt], _outputs(columns, details), api_name="compare_continuation"
+    )
+
+
 def build_tab() -> None:
     with gr.Tabs():
         with gr.Tab("Fill the mask"):
-            gr.Markdown(
-                "Write `[MASK]` once; each model gets its own mask token. Columns fill "
-                "in as each model finishes."
-            )
-            with gr.Row():
-                text = gr.Textbox(label="Sentence with one [MASK]", value=EXAMPLES[0], scale=3)
-                top_k = gr.Slider(1, 20, value=TOP_K, step=1, label="Top k", scale=1)
-                button = gr.Button("Compare", variant="primary", scale=1)
-            columns = _columns(
-                compare.present(FILL_MASK), lambda: gr.Label(num_top_classes=20, label="Top words")
-            )
-            details = gr.JSON(label="All results (as returned by the API)")
-            gr.Examples([[e] for e in EXAMPLES], inputs=[text])
-
-            @ui.guarded("Compare language")
-            def fill(text: str, top_k: float):
-                for outcomes in compare_fill_mask(text, int(top_k)):
-                    yield _render(outcomes, lambda o: ui.to_label(o.result))
-
-            button.click(
-                fill, [text, top_k], _outputs(columns, details), api_name="compare_language"
-            )
-
+            _fill_mask_tab()
         with gr.Tab("One word, many contexts"):
-            gr.Markdown(
-                "How alike are a word's vectors in different sentences? ELMo's top "
-                "biLSTM layer, BERT's and RoBERTa's last layer; 1.00 means identical."
-            )
-            with gr.Row():
-                sentences = gr.Textbox(
-                    label="Sentences, one per line", value=WORD_EXAMPLE[0], lines=4, scale=3
-                )
-                with gr.Column(scale=1):
-                    word = gr.Textbox(label="Word", value=WORD_EXAMPLE[1])
-                    button = gr.Button("Compare", variant="primary")
-            columns = _columns(
-                compare.present(WORD_VECTORS),
-                lambda: gr.Image(label="Cosine similarity", type="numpy"),
-            )
-            details = gr.JSON(label="All results (as returned by the API)")
-            gr.Examples([list(WORD_EXAMPLE)], inputs=[sentences, word])
-
-            @ui.guarded("Compare word vectors")
-            def vectors(sentences: str, word: str):
-                for outcomes in compare_word_vectors(sentences, word):
-                    yield _render(outcomes, lambda o: heatmap(o.result, o.title))
-
-            button.click(
-                vectors,
-                [sentences, word],
-                _outputs(columns, details),
-                api_name="compare_word_vectors",
-            )
-
+            _word_vectors_tab()
         with gr.Tab("Continue a text"):
-            gr.Markdown(
-                f"Greedy continuations, {NEW_TOKENS} new tokens each. Transformer-XL "
-                "continues word by word; the GPT tab's backend is asked to continue."
-            )
-            with gr.Row():
-                prompt = gr.Textbox(label="Beginning of a text", value=PROMPT_EXAMPLE, scale=3)
-                button = gr.Button("Compare", variant="primary", scale=1)
-            columns = _columns(
-                compare.present(CONTINUATION), lambda: gr.Textbox(label="Continuation", lines=5)
-            )
-            details = gr.JSON(label="All results (as returned by the API)")
-            gr.Examples([[PROMPT_EXAMPLE]], inputs=[prompt])
-
-            @ui.guarded("Compare continuations")
-            def continuation(prompt: str):
-                for outcomes in compare_continuation(prompt):
-                    yield _render(outcomes, lambda o: o.result)
-
-            button.click(
-                continuation, [prompt], _outputs(columns, details), api_name="compare_continuation"
-            )
+            _continuation_tab()

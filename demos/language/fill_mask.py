@@ -9,6 +9,7 @@ the model's softmax over its whole vocabulary at the masked position, with speci
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import gradio as gr
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 
 from demos.core import runtime, ui
 from demos.core.errors import BadInput
-from demos.core.pipeline import Pipeline
+from demos.core.pipeline import Pipeline, Result
 from demos.core.registry import Checkpoint, DemoSpec
 
 MASK_PATTERN = re.compile(r"\[mask\]|<mask>", re.IGNORECASE)  # either model's spelling
@@ -59,6 +60,13 @@ def max_tokens(tokenizer: PreTrainedTokenizerBase, config: Any) -> int:
 
 
 # classes
+
+
+@dataclass(kw_only=True)
+class FillMaskResult(Result):
+    """The words that fit the mask, best first."""
+
+    predictions: list[dict[str, Any]]  # [{label, score, token_id, sequence}]
 
 
 class FillMask(Pipeline[str, list[dict[str, Any]]]):
@@ -154,11 +162,11 @@ def predict(
     top_k: int = DEFAULT_TOP_K,
     checkpoint: str | None = None,
     progress: runtime.Progress | None = None,
-) -> tuple[list[dict[str, Any]], runtime.RunInfo]:
-    """Fill the mask in `text` with `spec`'s model: (predictions best first, run info)."""
+) -> FillMaskResult:
+    """Fill the mask in `text` with `spec`'s model: the top-k words, best first."""
     pipe, info = runtime.load_model(spec, spec.checkpoint(checkpoint), FillMask.load, progress)
     predictions, info.speed_ms = pipe(text, top_k=top_k)
-    return predictions, info
+    return FillMaskResult(predictions=predictions, info=info)
 
 
 def build_tab(spec: DemoSpec, examples: list[str]) -> None:
@@ -185,8 +193,8 @@ def build_tab(spec: DemoSpec, examples: list[str]) -> None:
         checkpoint: str,
         progress: gr.Progress = gr.Progress(track_tqdm=True),
     ):
-        predictions, run = predict(spec, text, int(top_k), checkpoint, ui.reporter(progress))
-        return ui.to_label(predictions), run.as_dict()
+        result = predict(spec, text, int(top_k), checkpoint, ui.reporter(progress))
+        return ui.to_label(result.predictions), result.info.as_dict()
 
     button.click(handler, [text, top_k, checkpoint], [label, info], api_name=spec.key)
     text.submit(handler, [text, top_k, checkpoint], [label, info], api_visibility="private")

@@ -7,8 +7,9 @@ BERT, with a byte-level BPE vocabulary whose mask token is `<mask>` (typing `[MA
 
 from __future__ import annotations
 
-from demos.core import registry
+from demos.core import registry, runtime
 from demos.language import fill_mask
+from demos.language.fill_mask import FillMaskResult
 
 SPEC = registry.get("roberta")
 EXAMPLES = [
@@ -24,7 +25,10 @@ def build_tab() -> None:
 
 
 def predict(
-    text: str, top_k: int = fill_mask.DEFAULT_TOP_K, checkpoint: str | None = None, progress=None
-):
-    """(top-k words best first, run info) for `text` with one <mask> (or [MASK])."""
+    text: str,
+    top_k: int = fill_mask.DEFAULT_TOP_K,
+    checkpoint: str | None = None,
+    progress: runtime.Progress | None = None,
+) -> FillMaskResult:
+    """The top-k words, best first, for the one <mask> (or [MASK]) in `text`."""
     return fill_mask.predict(SPEC, text, top_k, checkpoint, progress)

@@ -1,9 +1,9 @@
 """The conversation both GPT-4 tab backends read: turns, settings, and the Chatbot's history.
 
-The OpenAI backend (`demos.language.gpt.api`) and the local stand-in (`demos.language.gpt.local`) take the same
-`Chat`: a system prompt, the sampling settings and the turns so far, images as RGB `PIL.Image`s
-(already normalised by `demos.media.images.to_rgb`). Checking the input here, once, means both backends
-refuse the same things with the same words.
+The OpenAI backend (`demos.language.gpt.api`) and the local stand-in (`demos.language.gpt.local`)
+take the same `Chat`: a system prompt, the sampling settings and the turns so far, images as RGB
+`PIL.Image`s (already normalised by `demos.media.images.to_rgb`). Checking the input here, once,
+means both backends refuse the same things with the same words.
 """
 
 from __future__ import annotations

@@ -6,15 +6,15 @@ arXiv:2412.15115; Apache-2.0); a conversation with an image goes to SmolVLM-256M
 arXiv:2504.05299; Apache-2.0), an Idefics3 model. `GALLERY_GPT_MODEL` and
 `GALLERY_GPT_VISION_MODEL` point either at another checkpoint or a local folder.
 
-Answers stream: `generate` runs in a worker thread that holds the model's lock and feeds a
-`TextIteratorStreamer`; the request's generator reads text from it. When the reader goes away
-(the user stopped the answer), a stopping criterion ends the generation early.
+Answers stream through `Pipeline.stream`: `generate` runs in a worker thread that holds the
+model's lock for the whole generation and feeds a `TextIteratorStreamer`; `forward_steps` reads
+text from it, one piece per step. When the reader goes away (the user stopped the answer), a
+stopping criterion ends the generation early; an error in the worker reaches the reader.
 """
 
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -95,6 +95,9 @@ def describe(model_id: str) -> str:
 class LocalChat(Pipeline[Chat, str]):
     """A chat model and the tokenizer (or processor) that builds its prompts."""
 
+    lock_each_step = False  # the generation thread holds the lock from first token to last
+    first_step = "first_token"
+
     def __init__(self, *, tokenizer: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.tokenizer = tokenizer  # decodes the answer
@@ -113,7 +116,11 @@ class LocalChat(Pipeline[Chat, str]):
         raise NotImplementedError
 
     def preprocess(self, inputs: Chat, **params: Any) -> dict[str, Any]:
-        """Encode the chat, dropping its oldest turns until prompt plus answer fit the context."""
+        """Encode the chat, dropping its oldest turns until prompt plus answer fit the context.
+
+        `counts` (a dict, optional) receives the prompt's and, once generated, the answer's
+        token counts.
+        """
         chat = inputs
         budget = self.context - min(chat.max_new_tokens, self.context // 2)
         while True:
@@ -131,10 +138,14 @@ class LocalChat(Pipeline[Chat, str]):
         if chat.temperature > 0:
             sampling["temperature"] = chat.temperature
         new_tokens = min(chat.max_new_tokens, self.context - n)
+        counts = params.get("counts")
+        counts = {} if counts is None else counts
+        counts["prompt_tokens"] = n
         return {
             "inputs": encoded,
             "generate": {"max_new_tokens": new_tokens, **sampling},
             "prompt_tokens": n,
+            "counts": counts,
         }
 
     def forward(self, batch: dict[str, Any]) -> dict[str, Any]:
@@ -144,20 +155,10 @@ class LocalChat(Pipeline[Chat, str]):
         ids = self.model.generate(**inputs, **batch["generate"], pad_token_id=pad)
         return {"ids": ids[0, batch["prompt_tokens"] :].cpu()}
 
-    def postprocess(self, outputs: dict[str, Any], **params: Any) -> str:
-        return self.tokenizer.decode(outputs["ids"], skip_special_tokens=True).strip()
-
-    def stream(
-        self, chat: Chat, speed: dict[str, float], counts: dict[str, int] | None = None
-    ) -> Iterator[str]:
-        """The answer as it is generated, piece by piece.
-
-        Times (ms) go into `speed` and token counts into `counts` as the pieces are read.
-        """
+    def forward_steps(self, batch: dict[str, Any]) -> Iterator[str]:
+        """The answer's text, piece by piece, from `forward` running in a worker thread."""
         from transformers import StoppingCriteriaList, TextIteratorStreamer
 
-        with runtime.timed(speed, "preprocess"):
-            batch = self.preprocess(chat)
         streamer = TextIteratorStreamer(
             self.tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=STREAM_TIMEOUT_S
         )
@@ -166,32 +167,33 @@ class LocalChat(Pipeline[Chat, str]):
             "streamer": streamer,
             "stopping_criteria": StoppingCriteriaList([_StopWhenSet(stop)]),
         }
-        result: dict[str, Any] = {}
+        done: dict[str, Any] = {}
 
         def work() -> None:
             try:
-                with self._lock, torch.inference_mode(), runtime.timed(speed, "inference"):
-                    result["outputs"] = self.forward(batch)
+                with self._lock, torch.inference_mode():
+                    done["outputs"] = self.forward(batch)
             except BaseException as exc:  # handed to the reader, which raises it
-                result["error"] = exc
+                done["error"] = exc
                 streamer.end()
 
         worker = threading.Thread(target=work, name="gpt-generate", daemon=True)
-        start = time.perf_counter()
         worker.start()
         try:
             for piece in streamer:
                 if piece:
-                    speed.setdefault("first_token", (time.perf_counter() - start) * 1000.0)
                     yield piece
         finally:
             stop.set()  # a no-op when generation is done; ends it early when the reader left
         worker.join()
-        if "error" in result:
-            raise result["error"]
-        if counts is not None:
-            counts["prompt_tokens"] = int(batch["prompt_tokens"])
-            counts["new_tokens"] = int(result["outputs"]["ids"].numel())
+        if "error" in done:
+            raise done["error"]
+        batch["counts"]["new_tokens"] = int(done["outputs"]["ids"].numel())
+
+    def postprocess(self, outputs: dict[str, Any] | str, **params: Any) -> str:
+        if isinstance(outputs, str):  # a piece of a stream: text already
+            return outputs
+        return self.tokenizer.decode(outputs["ids"], skip_special_tokens=True).strip()
 
 
 class TextChat(LocalChat):
@@ -273,4 +275,4 @@ def stream(
         spec, loader = SPEC, TextChat.load
         wanted = SPEC.checkpoint(checkpoint)
     pipe, info = runtime.load_model(spec, wanted, loader, progress)
-    return pipe.stream(chat, info.speed_ms, counts), info
+    return pipe.stream(chat, info.speed_ms, counts=counts), info

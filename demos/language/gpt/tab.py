@@ -2,10 +2,11 @@
 
 Model: GPT-4 (OpenAI 2023, "GPT-4 Technical Report", arXiv:2303.08774); its weights are not
 published, so it runs only behind OpenAI's API (proprietary terms of use). With OPENAI_API_KEY set
-the tab streams Chat Completions from `OPENAI_MODEL` (default gpt-4.1-mini; `demos.language.gpt.api`).
-Without a key, open models answer on this machine (`demos.language.gpt.local`): the registry's default
-checkpoint `Qwen/Qwen2.5-0.5B-Instruct` (Apache-2.0) for text, `HuggingFaceTB/SmolVLM-256M-Instruct`
-(Apache-2.0) once the chat holds an image. A banner always says which backend is answering.
+the tab streams Chat Completions from `OPENAI_MODEL` (default gpt-4.1-mini;
+`demos.language.gpt.api`). Without a key, open models answer on this machine
+(`demos.language.gpt.local`): the registry's default checkpoint `Qwen/Qwen2.5-0.5B-Instruct`
+(Apache-2.0) for text, `HuggingFaceTB/SmolVLM-256M-Instruct` (Apache-2.0) once the chat holds an
+image. A banner always says which backend is answering.
 
 The chat streams; `/gpt` answers one question (text, optional image) with no history.
 """
@@ -13,9 +14,9 @@ The chat streams; `/gpt` answers one question (text, optional image) with no his
 from __future__ import annotations
 
 import collections
+import dataclasses
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from PIL import Image
 
 from demos.core import registry, runtime, ui
 from demos.core.errors import BadInput
+from demos.core.pipeline import Result, ui_only
 from demos.core.registry import Checkpoint
 from demos.language.gpt import api as gpt_api
 from demos.language.gpt import chat as gpt_chat
@@ -44,23 +46,23 @@ IMAGE_PROMPT = "What is in this picture? Describe it in two sentences."
 # classes
 
 
-@dataclass
-class Reply:
-    """The answer so far; the last one of a stream also carries the run info."""
+@dataclasses.dataclass(kw_only=True)
+class ChatResult(Result):
+    """The answer (so far, while it streams) and which backend gave it."""
 
     text: str
-    info: runtime.RunInfo | None = None
-    backend: str = ""
-    counts: dict[str, int] = field(default_factory=dict)  # prompt and answer tokens (local)
+    backend: str  # e.g. "OpenAI API: gpt-4.1-mini", or the local stand-in that answered
+    final: bool = ui_only(True)  # False while the answer streams: the run info is still filling
+    counts: dict[str, int] = dataclasses.field(
+        default_factory=dict, metadata={"api": False}
+    )  # prompt and answer tokens (local), once the answer is complete
 
     def details(self) -> dict[str, Any]:
         """Run info as shown and returned by the API, with the backend that answered."""
-        out: dict[str, Any] = {"backend": self.backend}
-        if self.info is not None:
-            out |= self.info.as_dict()
-            seconds = self.info.speed_ms.get("inference", 0.0) / 1000.0
-            if self.counts.get("new_tokens") and seconds > 0:
-                out["tokens_per_s"] = round(self.counts["new_tokens"] / seconds, 1)
+        out: dict[str, Any] = {"backend": self.backend, **self.info.as_dict()}
+        seconds = self.info.speed_ms.get("inference", 0.0) / 1000.0
+        if self.counts.get("new_tokens") and seconds > 0:
+            out["tokens_per_s"] = round(self.counts["new_tokens"] / seconds, 1)
         return out | self.counts
 
 
@@ -94,8 +96,8 @@ def stream_reply(
     checkpoint: str | None = None,
     vision_checkpoint: str | None = None,
     progress: runtime.Progress | None = None,
-) -> Iterator[Reply]:
-    """The answer as it grows; the last `Reply` carries the run info."""
+) -> Iterator[ChatResult]:
+    """The answer as it grows; the last one is `final`, its run info and counts complete."""
     cfg = gpt_api.config()
     counts: dict[str, int] = {}
     if cfg is not None:
@@ -109,10 +111,10 @@ def stream_reply(
     for piece in pieces:
         text += piece
         # A server that echoed the key would show it to everyone in the room: blank it out.
-        yield Reply(gpt_api.shown(text, secret), backend=backend)
+        yield ChatResult(text=gpt_api.shown(text, secret), backend=backend, final=False, info=info)
     with runtime.timed(info.speed_ms, "postprocess"):
         answer = gpt_api.scrub(text, secret, key_shaped=False).strip()
-    yield Reply(answer, info=info, backend=backend, counts=counts)
+    yield ChatResult(text=answer, backend=backend, counts=counts, info=info)
 
 
 def ask_chat(
@@ -143,12 +145,10 @@ def predict(
     vision_checkpoint: str | None = None,
     history: Sequence[Turn] = (),
     progress: runtime.Progress | None = None,
-) -> tuple[str, runtime.RunInfo]:
-    """Answer `message` (with an optional image) after `history`: (answer, run info)."""
+) -> ChatResult:
+    """Answer `message` (with an optional image) after `history`, in one call."""
     chat = ask_chat(message, image, system, temperature, max_new_tokens, history)
-    last = collections.deque(stream_reply(chat, checkpoint, vision_checkpoint, progress), 1)[0]
-    assert last.info is not None  # the last reply of a stream carries it
-    return last.text, last.info
+    return collections.deque(stream_reply(chat, checkpoint, vision_checkpoint, progress), 1)[0]
 
 
 def download(checkpoint: Checkpoint) -> str:
@@ -205,7 +205,7 @@ def respond(
     )
     for reply in stream_reply(chat, checkpoint, vision_checkpoint, ui.reporter(progress)):
         shown = [*history, {"role": "assistant", "content": reply.text}]
-        yield shown, (reply.details() if reply.info else gr.skip())
+        yield shown, (reply.details() if reply.final else gr.skip())
 
 
 @ui.guarded(SPEC)
@@ -222,7 +222,47 @@ def ask(
     """The /gpt endpoint: one question, an optional image, no history; streams (answer, info)."""
     chat = ask_chat(message, image, system, temperature, int(max_tokens))
     for reply in stream_reply(chat, checkpoint, vision_checkpoint, ui.reporter(progress)):
-        yield reply.text, (reply.details() if reply.info else gr.skip())
+        yield reply.text, (reply.details() if reply.final else gr.skip())
+
+
+def _settings() -> list[Any]:
+    """The answer's settings and the local models: [system, temperature, max tokens, models]."""
+    system = gr.Textbox(label="System prompt", value=gpt_chat.DEFAULT_SYSTEM, lines=3)
+    temperature = gr.Slider(
+        0,
+        gpt_chat.MAX_TEMPERATURE,
+        value=gpt_chat.DEFAULT_TEMPERATURE,
+        step=0.05,
+        label="Temperature",
+        info="0: always the likeliest next word; higher: more varied",
+    )
+    max_tokens = gr.Slider(
+        1,
+        gpt_chat.MAX_NEW_TOKENS,
+        value=gpt_chat.DEFAULT_MAX_NEW_TOKENS,
+        step=1,
+        label="Maximum length (new tokens)",
+    )
+    checkpoint = ui.checkpoint_picker(SPEC)
+    checkpoint.label = "Local text model (without OPENAI_API_KEY)"
+    vision_checkpoint = ui.checkpoint_picker(VISION_SPEC)
+    vision_checkpoint.label = "Local image model (without OPENAI_API_KEY)"
+    return [system, temperature, max_tokens, checkpoint, vision_checkpoint]
+
+
+def _ask_panel(settings: list[Any], info: gr.JSON, pictures: list[str]) -> None:
+    """One question with an optional image and no history: the /gpt endpoint."""
+    with gr.Accordion("One question, no history (what the /gpt endpoint does)", open=False):
+        with gr.Row():
+            question = gr.Textbox(label="Question", value=IMAGE_PROMPT, lines=2, scale=3)
+            image = ui.ImageInput(
+                type="pil", image_mode=None, label="Image (optional)", height=200, scale=2
+            )
+        button = gr.Button("Ask", variant="primary")
+        answer = gr.Textbox(label="Answer", lines=6)
+        if pictures:
+            gr.Examples([[IMAGE_PROMPT, p] for p in pictures], inputs=[question, image])
+    button.click(ask, [question, image, *settings], [answer, info], api_name=SPEC.key)
 
 
 def build_tab() -> None:
@@ -250,39 +290,9 @@ def build_tab() -> None:
             chat_examples += [{"text": IMAGE_PROMPT, "files": [p]} for p in pictures[:2]]
             gr.Examples([[e] for e in chat_examples], inputs=[box], label="Try")
         with gr.Column(scale=2):
-            system = gr.Textbox(label="System prompt", value=gpt_chat.DEFAULT_SYSTEM, lines=3)
-            temperature = gr.Slider(
-                0,
-                gpt_chat.MAX_TEMPERATURE,
-                value=gpt_chat.DEFAULT_TEMPERATURE,
-                step=0.05,
-                label="Temperature",
-                info="0: always the likeliest next word; higher: more varied",
-            )
-            max_tokens = gr.Slider(
-                1,
-                gpt_chat.MAX_NEW_TOKENS,
-                value=gpt_chat.DEFAULT_MAX_NEW_TOKENS,
-                step=1,
-                label="Maximum length (new tokens)",
-            )
-            checkpoint = ui.checkpoint_picker(SPEC)
-            checkpoint.label = "Local text model (without OPENAI_API_KEY)"
-            vision_checkpoint = ui.checkpoint_picker(VISION_SPEC)
-            vision_checkpoint.label = "Local image model (without OPENAI_API_KEY)"
+            settings = _settings()
             info = ui.run_info()
-    with gr.Accordion("One question, no history (what the /gpt endpoint does)", open=False):
-        with gr.Row():
-            question = gr.Textbox(label="Question", value=IMAGE_PROMPT, lines=2, scale=3)
-            image = ui.ImageInput(
-                type="pil", image_mode=None, label="Image (optional)", height=200, scale=2
-            )
-        button = gr.Button("Ask", variant="primary")
-        answer = gr.Textbox(label="Answer", lines=6)
-        if pictures:
-            gr.Examples([[IMAGE_PROMPT, p] for p in pictures], inputs=[question, image])
 
-    settings = [system, temperature, max_tokens, checkpoint, vision_checkpoint]
     added = box.submit(
         add_message, [box, chatbot], [chatbot, box], queue=False, api_visibility="private"
     )
@@ -291,6 +301,7 @@ def build_tab() -> None:
     )
     answering.then(_unlock, None, box, api_visibility="private")
     stop.click(_unlock, None, box, cancels=[answering], api_visibility="private")
-    button.click(ask, [question, image, *settings], [answer, info], api_name=SPEC.key)
+    _ask_panel(settings, info, pictures)  # below the chat; its event registered after the chat's
+    models = settings[-2:]  # the local text and image checkpoints
     # No triggers: on every page load (the environment may have changed) and on each pick.
-    gr.on(None, banner, [checkpoint, vision_checkpoint], shown, api_visibility="private")
+    gr.on(None, banner, models, shown, api_visibility="private")

@@ -6,8 +6,9 @@ maps our names to theirs, checks every shape against config.json and names the f
 does not fit. Tied copies (output words and projections saved next to the input ones, the shared
 r biases repeated under every layer) are optional and only shape-checked; the model resolves ties.
 
-Part of the gallery's independent Transformer-XL reimplementation (see `demos.language.transformer_xl.model`);
-the name map records facts about the checkpoint file, not code.
+Part of the gallery's independent Transformer-XL reimplementation (see
+`demos.language.transformer_xl.model`); the name map records facts about the checkpoint file, not
+code.
 """
 
 from __future__ import annotations

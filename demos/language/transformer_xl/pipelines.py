@@ -1,18 +1,18 @@
 """Transformer-XL's two tasks as pipelines: continue a prompt; score a passage segment by segment.
 
-Shared by the Transformer-XL tab (`demos.language.transformer_xl.tab`). One loaded model (`TransformerXL`) serves
-both pipelines under one lock. The user's text is tokenised the WikiText-103 way by the checkpoint's
-own vocabulary (`demos.language.transformer_xl.vocab`): Moses tokens, `@-@ @,@ @.@` number and hyphen
-splits, `<eos>` at each line break, `<unk>` for words outside the 267,735-word vocabulary (counted
-and shown). Weights come from the hub (exactly config.json, pytorch_model.bin, vocab.pkl, at the
-registry's pinned revision) or from a local folder.
+Shared by the Transformer-XL tab (`demos.language.transformer_xl.tab`). One loaded model
+(`TransformerXL`) serves both pipelines under one lock. The user's text is tokenised the
+WikiText-103 way by the checkpoint's own vocabulary (`demos.language.transformer_xl.vocab`): Moses
+tokens, `@-@ @,@ @.@` number and hyphen splits, `<eos>` at each line break, `<unk>` for words
+outside the 267,735-word vocabulary (counted and shown). Weights come from the hub (exactly
+config.json, pytorch_model.bin, vocab.pkl, at the registry's pinned revision) or from a local
+folder.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,16 +21,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from demos.core import registry, runtime
+from demos.core import registry
 from demos.core.errors import BadInput, ModelUnavailable
-from demos.core.pipeline import Pipeline
+from demos.core.pipeline import Pipeline, Result
 from demos.core.registry import Checkpoint
-from demos.language.transformer_xl.model import (
-    TransformerXLWeightsError,
-    generate,
-    load_transformer_xl,
-    segment_losses,
-)
+from demos.language.transformer_xl.inference import generate, segment_losses
+from demos.language.transformer_xl.model import TransformerXLWeightsError, load_transformer_xl
 from demos.language.transformer_xl.vocab import UNK, UnsafePickleError, Vocab, detokenize
 
 SPEC = registry.get("transformer_xl")
@@ -164,6 +160,38 @@ class TransformerXL:
 # classes
 
 
+@dataclass(kw_only=True)
+class ContinuationResult(Result):
+    """The prompt's continuation (so far, while it streams) and how the prompt was read."""
+
+    text: str  # detokenised: "@-@" joins and spaces before punctuation undone
+    tokens: list[str]  # the new WikiText-103 tokens
+    prompt_tokens: int
+    unknown_words: int  # prompt words outside the vocabulary, read as <unk>
+    note: str  # one Markdown sentence saying so
+
+
+@dataclass(kw_only=True)
+class MemoryResult(Result):
+    """A passage's per-token loss (nats), read with the memory carried and reset.
+
+    Each dict is keyed "memory_carried" and "memory_reset". `loss_nats[k][t]` scores
+    `tokens[t + 1]`; `mean_loss_by_position[k][i]` averages position i of every segment after the
+    first (None past a short last segment).
+    """
+
+    perplexity: dict[str, float]
+    perplexity_after_first_segment: dict[str, float]
+    segment_len: int
+    segments: int
+    memory_len: int  # steps of memory the model keeps
+    unknown_words: int
+    note: str
+    tokens: list[str]
+    loss_nats: dict[str, list[float]]
+    mean_loss_by_position: dict[str, list[float | None]]
+
+
 class _WithVocab(Pipeline[str, dict[str, Any]]):
     def __init__(self, *, vocab: Vocab, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -171,7 +199,12 @@ class _WithVocab(Pipeline[str, dict[str, Any]]):
 
 
 class Continuation(_WithVocab):
-    """Continue a prompt: greedy (temperature 0) or sampled with temperature and top-k."""
+    """Continue a prompt: greedy (temperature 0) or sampled with temperature and top-k.
+
+    Streams through `Pipeline.stream`: each forward step is one new token.
+    """
+
+    first_step = "first_token"
 
     def preprocess(self, inputs: str, **params: Any) -> dict[str, Any]:
         reading = read(self.vocab, inputs, "prompt", MAX_PROMPT_TOKENS)
@@ -194,7 +227,14 @@ class Continuation(_WithVocab):
     def forward(self, batch: dict[str, Any]) -> dict[str, Any]:
         return {"new_ids": list(self._tokens(batch)), "reading": batch["reading"]}
 
+    def forward_steps(self, batch: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        new_ids: list[int] = []
+        for token in self._tokens(batch):
+            new_ids.append(token)
+            yield {"new_ids": new_ids, "reading": batch["reading"]}
+
     def postprocess(self, outputs: dict[str, Any], **params: Any) -> dict[str, Any]:
+        """ContinuationResult's fields as plain Python."""
         tokens = self.vocab.convert_ids_to_tokens(outputs["new_ids"])
         reading: Reading = outputs["reading"]
         return {
@@ -204,26 +244,6 @@ class Continuation(_WithVocab):
             "unknown_words": len(reading.unknown),
             "note": reading.note("prompt"),
         }
-
-    def stream(self, inputs: str, speed: dict[str, float], **params: Any) -> Iterator[dict]:
-        """Like calling the pipeline, but yields the result after every new token."""
-        with runtime.timed(speed, "preprocess"):
-            batch = self.preprocess(inputs, **params)
-        tokens, new_ids, start = self._tokens(batch), [], time.perf_counter()
-        while True:
-            # The lock is held for one step at a time, so a long stream never blocks other
-            # requests for long; each step is its own inference_mode call inside `generate`.
-            with self._lock, runtime.timed(speed, "inference"):
-                token = next(tokens, None)
-                if token is not None and self.device.type == "cuda":
-                    torch.cuda.synchronize(self.device)
-            if token is None:
-                return
-            speed.setdefault("first_token", (time.perf_counter() - start) * 1000.0)
-            new_ids.append(token)
-            with runtime.timed(speed, "postprocess"):
-                result = self.postprocess({"new_ids": new_ids, "reading": batch["reading"]})
-            yield result
 
 
 class MemoryComparison(_WithVocab):
@@ -247,6 +267,7 @@ class MemoryComparison(_WithVocab):
         return {"carried": carried.float().cpu(), "reset": reset.float().cpu(), **batch}
 
     def postprocess(self, outputs: dict[str, Any], **params: Any) -> dict[str, Any]:
+        """MemoryResult's fields as plain Python."""
         reading: Reading = outputs["reading"]
         seg = outputs["segment_len"]
         losses = {"memory_carried": outputs["carried"], "memory_reset": outputs["reset"]}

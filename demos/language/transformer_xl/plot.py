@@ -1,4 +1,4 @@
-"""The Transformer-XL tab's memory plot and verdict, drawn from `predict_memory`'s plain result.
+"""The Transformer-XL tab's memory plot and verdict, drawn from `predict_memory`'s result.
 
 Two panels: the loss along the passage (a trailing mean, so single words do not hide the trend) with
 the segment boundaries marked, and the mean loss at each position within a segment, over the
@@ -9,11 +9,14 @@ a segment's first words are guessed almost blind; with the memory carried they a
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+
+if TYPE_CHECKING:
+    from demos.language.transformer_xl.pipelines import MemoryResult
 
 CARRIED, RESET = "#1f77b4", "#d62728"  # blue: Transformer-XL; red: a fixed-context reader
 LABELS = {"memory_carried": "memory carried", "memory_reset": "memory reset every segment"}
@@ -39,16 +42,16 @@ def _as_array(values: list[float | None]) -> np.ndarray:
 # the figure and the verdict
 
 
-def loss_figure(result: dict[str, Any]) -> Figure:
+def loss_figure(result: MemoryResult) -> Figure:
     """Loss along the passage and by position within a segment, both readings on each panel."""
-    seg, segments = result["segment_len"], result["segments"]
+    seg, segments = result.segment_len, result.segments
     window = max(2, seg // 4)  # tokens; short enough to show the jump after each boundary
     fig = Figure(figsize=(9.5, 7.0), dpi=100, layout="constrained")
     FigureCanvasAgg(fig)  # a canvas of its own: no pyplot state shared between requests
     along, by_position = fig.subplots(2, 1)
     for name in ("memory_reset", "memory_carried"):
-        losses = np.asarray(result["loss_nats"][name], dtype=float)
-        ppl = result["perplexity"][name]
+        losses = np.asarray(result.loss_nats[name], dtype=float)
+        ppl = result.perplexity[name]
         along.plot(
             trailing_mean(losses, window),
             color=COLOURS[name],
@@ -57,7 +60,7 @@ def loss_figure(result: dict[str, Any]) -> Figure:
         )
         by_position.plot(
             np.arange(1, seg + 1),
-            _as_array(result["mean_loss_by_position"][name]),
+            _as_array(result.mean_loss_by_position[name]),
             color=COLOURS[name],
             lw=1.6,
             marker="o" if seg <= 64 else None,
@@ -72,7 +75,7 @@ def loss_figure(result: dict[str, Any]) -> Figure:
     )
     along.set_xlabel("token read (its next word is the one scored)")
     along.set_ylabel(f"loss (nats), mean of {window} tokens")
-    along.set_xlim(0, len(result["loss_nats"]["memory_carried"]))
+    along.set_xlim(0, len(result.loss_nats["memory_carried"]))
     along.legend(loc="upper right", fontsize=9)
     by_position.set_title(f"Mean loss by position within a segment (segments 2 to {segments})")
     by_position.set_xlabel("position in the segment (1: the first token read after a boundary)")
@@ -84,16 +87,16 @@ def loss_figure(result: dict[str, Any]) -> Figure:
     return fig
 
 
-def summary(result: dict[str, Any]) -> str:
+def summary(result: MemoryResult) -> str:
     """The verdict in words: both perplexities, and what the memory is worth at a boundary."""
-    ppl, later = result["perplexity"], result["perplexity_after_first_segment"]
-    first = {k: v[0] for k, v in result["mean_loss_by_position"].items()}
+    ppl, later = result.perplexity, result.perplexity_after_first_segment
+    first = {k: v[0] for k, v in result.mean_loss_by_position.items()}
     gain = 1 - later["memory_carried"] / later["memory_reset"]
     lines = [
         f"**Perplexity with the memory carried: {ppl['memory_carried']:,.1f} · reset at every "
-        f"segment: {ppl['memory_reset']:,.1f}** (over {len(result['tokens']) - 1:,} predicted "
-        f"tokens, {result['segments']} segments of {result['segment_len']}; the memory holds "
-        f"{result['memory_len']:,} steps).",
+        f"segment: {ppl['memory_reset']:,.1f}** (over {len(result.tokens) - 1:,} predicted "
+        f"tokens, {result.segments} segments of {result.segment_len}; the memory holds "
+        f"{result.memory_len:,} steps).",
         f"After the first segment (read the same way both times): {later['memory_carried']:,.1f} "
         f"carried vs {later['memory_reset']:,.1f} reset, "
         + (f"{gain:.0%} lower with the memory." if gain >= 0 else f"{-gain:.0%} higher with it."),
@@ -105,5 +108,5 @@ def summary(result: dict[str, Any]) -> str:
             f"{math.exp(first['memory_reset']):,.0f}) against {first['memory_carried']:.2f} with "
             f"the memory."
         )
-    lines.append(result["note"])
+    lines.append(result.note)
     return "\n\n".join(lines)

@@ -5,8 +5,9 @@ at a pinned commit (285M parameters, 267,735 words). Dai, Yang, Yang, Carbonell,
 Salakhutdinov 2019, "Transformer-XL: Attentive Language Models Beyond a Fixed-Length Context"
 (arXiv:1901.02860), CMU and Google Brain. Licence: none given on the hub card; the original code is
 Apache-2.0 and WikiText-103 is CC BY-SA 3.0. The network is the gallery's own PyTorch
-reimplementation (`demos.language.transformer_xl.model`), since transformers dropped the model; weights load
-with `torch.load(weights_only=True)` and the vocabulary through an allow-list unpickler.
+reimplementation (`demos.language.transformer_xl.model`), since transformers dropped the model;
+weights load with `torch.load(weights_only=True)` and the vocabulary through an allow-list
+unpickler. The pipelines are in `demos.language.transformer_xl.pipelines`, the plot in `plot`.
 
 The seed's point is segment-level recurrence: text is read in segments and every layer attends to
 its states of the previous segments too (the memory, 1,600 steps), so context reaches beyond one
@@ -17,6 +18,7 @@ Every request starts from an empty memory: nothing is shared between requests.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import gradio as gr
@@ -28,6 +30,8 @@ from demos.language.transformer_xl.pipelines import (
     MAX_PASSAGE_TOKENS,
     MAX_TEMPERATURE,
     SEGMENT_LENS,
+    ContinuationResult,
+    MemoryResult,
     TransformerXL,
     check_text,
     in_range,
@@ -51,7 +55,7 @@ PASSAGES = ["forth-bridge.txt"]  # in assets/; sources and licences in assets/RE
 
 
 def download(checkpoint: Checkpoint) -> str:
-    """`python -m demos.core.download transformer_xl`: config.json, pytorch_model.bin and vocab.pkl."""
+    """`python -m demos.core.download transformer_xl`: config.json, pytorch_model.bin, vocab.pkl."""
     return str(resolve(checkpoint))
 
 
@@ -71,6 +75,10 @@ def _generation_params(max_new_tokens, temperature, top_k, seed) -> dict[str, An
     }
 
 
+def _check_prompt(prompt: str | None) -> str:
+    return check_text(prompt, "prompt", "Type the beginning of a text for the model to continue.")
+
+
 def predict(
     prompt: str,
     max_new_tokens: int = DEFAULT_NEW_TOKENS,
@@ -79,13 +87,30 @@ def predict(
     seed: int = 0,
     checkpoint: str | None = None,
     progress: runtime.Progress | None = None,
-) -> tuple[str, runtime.RunInfo]:
-    """Continue `prompt`: (continuation text, run info). Temperature 0 is greedy; top_k 0 is off."""
-    prompt = check_text(prompt, "prompt", "Type the beginning of a text for the model to continue.")
+) -> ContinuationResult:
+    """Continue `prompt` in one call. Temperature 0 is greedy; top_k 0 is off."""
+    prompt = _check_prompt(prompt)
     params = _generation_params(max_new_tokens, temperature, top_k, seed)
     loaded, info = _load(checkpoint, progress)
-    result, info.speed_ms = loaded.continuation(prompt, **params)
-    return result["text"], info
+    answer, info.speed_ms = loaded.continuation(prompt, **params)
+    return ContinuationResult(**answer, info=info)
+
+
+def stream(
+    prompt: str,
+    max_new_tokens: int = DEFAULT_NEW_TOKENS,
+    temperature: float = DEFAULT_TEMPERATURE,
+    top_k: int = DEFAULT_TOP_K,
+    seed: int = 0,
+    checkpoint: str | None = None,
+    progress: runtime.Progress | None = None,
+) -> Iterator[ContinuationResult]:
+    """Like `predict`, but a result after every new token; the run info fills as it goes."""
+    prompt = _check_prompt(prompt)
+    params = _generation_params(max_new_tokens, temperature, top_k, seed)
+    loaded, info = _load(checkpoint, progress)
+    for answer in loaded.continuation.stream(prompt, info.speed_ms, **params):
+        yield ContinuationResult(**answer, info=info)
 
 
 def predict_memory(
@@ -93,21 +118,15 @@ def predict_memory(
     segment_len: int = DEFAULT_SEGMENT,
     checkpoint: str | None = None,
     progress: runtime.Progress | None = None,
-) -> tuple[dict[str, Any], runtime.RunInfo]:
-    """Read `passage` in segments with the memory carried and reset: (losses, run info).
-
-    result: {"tokens", "segment_len", "segments", "memory_len", "unknown_words", "note",
-    "perplexity" and "perplexity_after_first_segment": {"memory_carried", "memory_reset"},
-    "loss_nats": per predicted token (entry t scores tokens[t + 1]), "mean_loss_by_position":
-    per position within a segment, over the segments after the first}; losses in nats.
-    """
+) -> MemoryResult:
+    """Read `passage` in segments with the memory carried and reset; losses in nats."""
     passage = check_text(passage, "passage", "Paste a long text, a few paragraphs or more.")
     seg = int(in_range(segment_len, "Segment length", *SEGMENT_LENS))
     loaded, info = _load(checkpoint, progress)
     if progress:
         progress(0.5, "Reading the passage twice: memory carried, then memory reset…")
-    result, info.speed_ms = loaded.memory(passage, segment_len=seg)
-    return result, info
+    answer, info.speed_ms = loaded.memory(passage, segment_len=seg)
+    return MemoryResult(**answer, info=info)
 
 
 # the tab
@@ -134,6 +153,16 @@ def _passages() -> list[str]:
     return [p.read_text(encoding="utf-8").strip() for p in paths if p.is_file()]
 
 
+def run_details(result: ContinuationResult) -> dict[str, Any]:
+    """The run info the endpoint returns with the last piece: token counts and speed."""
+    details = {**result.info.as_dict(), "new_tokens": len(result.tokens)}
+    details |= {"prompt_tokens": result.prompt_tokens, "unknown_words": result.unknown_words}
+    seconds = result.info.speed_ms.get("inference", 0.0) / 1000.0  # the prompt's step included
+    if seconds > 0:
+        details["tokens_per_s"] = round(len(result.tokens) / seconds, 1)
+    return details
+
+
 @ui.guarded(SPEC)
 def continue_text(
     prompt: str,
@@ -145,18 +174,12 @@ def continue_text(
     progress: gr.Progress = gr.Progress(track_tqdm=True),
 ):
     """The /transformer_xl endpoint: streams (continuation so far, reading note, run info)."""
-    prompt = check_text(prompt, "prompt", "Type the beginning of a text for the model to continue.")
-    params = _generation_params(max_new_tokens, temperature, top_k, seed)
-    loaded, run = _load(checkpoint, ui.reporter(progress))
-    result: dict[str, Any] = {}
-    for result in loaded.continuation.stream(prompt, run.speed_ms, **params):
-        yield result["text"], result["note"], gr.skip()
-    seconds = run.speed_ms.get("inference", 0.0) / 1000.0  # the prompt's step included
-    details = {**run.as_dict(), "new_tokens": len(result["tokens"])}
-    details |= {"prompt_tokens": result["prompt_tokens"], "unknown_words": result["unknown_words"]}
-    if seconds > 0:
-        details["tokens_per_s"] = round(len(result["tokens"]) / seconds, 1)
-    yield result["text"], result["note"], details
+    settings = (max_new_tokens, temperature, top_k, seed, checkpoint, ui.reporter(progress))
+    result = None
+    for result in stream(prompt, *settings):
+        yield result.text, result.note, gr.skip()
+    if result is not None:
+        yield result.text, result.note, run_details(result)
 
 
 @ui.guarded(SPEC)
@@ -167,19 +190,14 @@ def compare_memory(
     progress: gr.Progress = gr.Progress(track_tqdm=True),
 ):
     """The /transformer_xl_memory endpoint: (summary, plot, losses as JSON, run info)."""
-    result, run = predict_memory(passage, int(segment_len), checkpoint, ui.reporter(progress))
-    with runtime.timed(run.speed_ms, "render"):
+    result = predict_memory(passage, int(segment_len), checkpoint, ui.reporter(progress))
+    with runtime.timed(result.info.speed_ms, "render"):
         figure = loss_figure(result)
-    return summary(result), figure, result, run.as_dict()
+    return summary(result), figure, result.answer(), result.info.as_dict()
 
 
-def build_tab() -> None:
-    passages = _passages()
-    ui.model_card(SPEC)
-    gr.Markdown(INTRO)
-    checkpoint = ui.checkpoint_picker(SPEC)
-
-    gr.Markdown("### Continue a text")
+def _continuation_panel(checkpoint: gr.Dropdown) -> None:
+    """Prompt and settings on the left, the streamed continuation on the right."""
     with gr.Row():
         with gr.Column():
             prompt = gr.Textbox(label="Beginning of a text", value=EXAMPLES[0], lines=4)
@@ -211,8 +229,15 @@ def build_tab() -> None:
             info = ui.run_info()
     gr.Examples([[e] for e in EXAMPLES], inputs=[prompt], label="Prompts")
 
-    gr.Markdown("### Memory carried or reset: loss per token, segment by segment")
-    gr.Markdown(MEMORY_HELP)
+    inputs = [prompt, new_tokens, temperature, top_k, seed, checkpoint]
+    # No submit on Enter: a line break in the prompt is meaningful (the end of a paragraph).
+    running = go.click(continue_text, inputs, [continuation, reading, info], api_name=SPEC.key)
+    stop.click(None, None, None, cancels=[running], api_visibility="private")
+
+
+def _memory_panel(checkpoint: gr.Dropdown) -> None:
+    """A passage read both ways: the verdict, the plot, the losses as JSON."""
+    passages = _passages()
     with gr.Row():
         with gr.Column(scale=2):
             passage = gr.Textbox(
@@ -233,16 +258,22 @@ def build_tab() -> None:
         gr.Examples([[p] for p in passages], inputs=[passage], label="Passages")
     with gr.Accordion("Perplexities and per-token losses (nats), as in the API", open=False):
         losses = gr.JSON(show_label=False, max_height=400)
-    memory_info = ui.run_info()
+    info = ui.run_info()
 
-    settings = [new_tokens, temperature, top_k, seed, checkpoint]
-    outputs = [continuation, reading, info]
-    # No submit on Enter: a line break in the prompt is meaningful (the end of a paragraph).
-    running = go.click(continue_text, [prompt, *settings], outputs, api_name=SPEC.key)
-    stop.click(None, None, None, cancels=[running], api_visibility="private")
     read_button.click(
         compare_memory,
         [passage, segment_len, checkpoint],
-        [verdict, plot, losses, memory_info],
+        [verdict, plot, losses, info],
         api_name=f"{SPEC.key}_memory",
     )
+
+
+def build_tab() -> None:
+    ui.model_card(SPEC)
+    gr.Markdown(INTRO)
+    checkpoint = ui.checkpoint_picker(SPEC)
+    gr.Markdown("### Continue a text")
+    _continuation_panel(checkpoint)
+    gr.Markdown("### Memory carried or reset: loss per token, segment by segment")
+    gr.Markdown(MEMORY_HELP)
+    _memory_panel(checkpoint)
