@@ -22,7 +22,7 @@ import logging
 
 import gradio as gr
 
-from demos.core import overview, patches, registry
+from demos.core import overview, patches, registry, retention
 
 log = logging.getLogger("gallery")
 
@@ -58,7 +58,8 @@ def mount(module_name: str, title: str) -> None:
 
 def build_app() -> gr.Blocks:
     patches.apply()  # third-party fixes, once: see demos/core/patches.py
-    with gr.Blocks(title=TITLE) as app:
+    # Uploads and outputs are deleted once older than GALLERY_KEEP_FILES_MINUTES (default 60).
+    with gr.Blocks(title=TITLE, delete_cache=retention.delete_cache()) as app:
         gr.Markdown(INTRO)
         with gr.Tabs() as top:
             with gr.Tab("Overview", id="overview") as overview_tab:
@@ -115,6 +116,8 @@ def launch_options(
         # the speech tabs take (10 min of 48 kHz stereo WAV is 115 MB), not for gigabytes.
         "max_file_size": os.environ.get("GALLERY_MAX_FILE_SIZE", "200mb"),
         "show_error": False,  # handlers raise gr.Error with readable text; nothing else leaks
+        # The gallery's own temporary files follow the same retention as Gradio's cache.
+        "app_kwargs": {"lifespan": retention.lifespan},
     }
 
 

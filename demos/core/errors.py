@@ -76,8 +76,8 @@ def explain_load_failure(spec: DemoSpec, checkpoint: Checkpoint, exc: BaseExcept
     if any(hint in text for hint in _OFFLINE_HINTS) or isinstance(exc, (OSError, ConnectionError)):
         return (
             f"{where}: its weights are not in the local cache and cannot be downloaded "
-            f"({cause}). To fix it, either run `python -m demos.core.download {spec.key}` once on a "
-            f"machine with internet (then the gallery works offline), or point "
+            f"({cause}). To fix it, either run `python -m demos.core.download {spec.key}` once "
+            f"on a machine with internet (then the gallery works offline), or point "
             f"{spec.env_var} at a local copy of the checkpoint (a folder or file path)."
         )
     return (

@@ -45,8 +45,13 @@ ORIGINALS: dict[str, object] = {}  # what each patch replaced, for the tests tha
 
 
 def _write_once(target: Path, data: bytes) -> None:
-    """Put `data` at `target` unless it is there already; readers never see a partial file."""
+    """Put `data` at `target` unless it is there already; readers never see a partial file.
+
+    A file that is there already is served again: its age restarts, so the retention sweep
+    (`demos.core.retention`) never deletes it under the user who just received it.
+    """
     if target.exists():
+        os.utime(target)
         return
     partial = target.with_name(f".{target.name}.{uuid.uuid4().hex}.partial")
     partial.write_bytes(data)

@@ -137,8 +137,8 @@ class Pipeline(Generic[In, Out]):
         """Like calling the pipeline, but yields a partial result after every forward step.
 
         Per-stage times (ms) accumulate in `speed`, with `first_step` (a name) the time to
-        the first step. The lock is held one step at a time, so a long stream never blocks other requests
-        for long.
+        the first step. The lock is held one step at a time, so a long stream never blocks
+        other requests for long.
         """
         speed = {} if speed is None else speed
         with timed(speed, "preprocess"):

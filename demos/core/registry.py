@@ -1,10 +1,10 @@
 """The gallery's registry: one typed record per demo, in tab order.
 
 The records are the single source for the app's tabs, the tests and the README's model table
-(`python -m demos.core.registry` prints that table). Like timm's `PretrainedCfg`, a record says where
-the weights live and where the model came from; the demo module named in `module` says how to run
-it. This file imports nothing heavy, so the app can list every demo even when one module fails to
-import.
+(`python -m demos.core.registry` prints that table). Like timm's `PretrainedCfg`, a record says
+where the weights live and where the model came from; the demo module named in `module` says how
+to run it. This file imports nothing heavy, so the app can list every demo even when one module
+fails to import.
 """
 
 from __future__ import annotations

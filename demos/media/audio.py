@@ -37,7 +37,6 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -45,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import soundfile as sf
 
+from demos.core import retention
 from demos.core.errors import BadInput
 
 if TYPE_CHECKING:
@@ -249,7 +249,7 @@ def _decode(source: Any, limit_s: float | None) -> tuple[np.ndarray, int]:
     if isinstance(source, (bytes, bytearray, memoryview)):
         if len(source) == 0:
             raise BadInput("The audio file is empty (0 bytes).")
-        with tempfile.TemporaryDirectory(prefix="gallery-audio-") as tmp:
+        with retention.scratch("audio-") as tmp:
             path = Path(tmp) / "upload"
             path.write_bytes(bytes(source))
             return _read_file(str(path), limit_s)

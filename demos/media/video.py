@@ -19,7 +19,6 @@ import functools
 import logging
 import math
 import shutil
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ from types import TracebackType
 import cv2
 import numpy as np
 
+from demos.core import retention
 from demos.core.errors import BadInput
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ class VideoWriter:
     def __init__(self, fps: float, stem: str = "annotated") -> None:
         self.codec = writer_codec()
         self.fps = fps
-        self.path = Path(tempfile.mkdtemp(prefix="gallery-video-")) / f"{stem}{self.codec.suffix}"
+        self.path = retention.temp_dir("video-") / f"{stem}{self.codec.suffix}"
         self.frames = 0
         self._writer: cv2.VideoWriter | None = None
 
@@ -106,8 +106,7 @@ class VideoWriter:
 
 def _works(codec: Codec) -> bool:
     """Whether this OpenCV build can write `codec`: a two-frame test file."""
-    folder = Path(tempfile.mkdtemp(prefix="gallery-codec-"))
-    try:
+    with retention.scratch("codec-") as folder:
         path = folder / f"probe{codec.suffix}"
         writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*codec.fourcc), 10, (32, 32))
         if not writer.isOpened():
@@ -116,8 +115,6 @@ def _works(codec: Codec) -> bool:
             writer.write(np.zeros((32, 32, 3), np.uint8))
         writer.release()
         return path.is_file() and path.stat().st_size > 0
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 @functools.cache
