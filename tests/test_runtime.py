@@ -147,3 +147,52 @@ def test_room_is_made_before_a_new_model_loads():
     cache.get(("c", "c", "cpu"), load_c)
     assert resident_during_load == ["b"]  # a went first: never three models in memory at once
     assert [k[0] for k in cache.loaded_keys()] == ["b", "c"]
+
+
+# engines
+
+
+def test_the_fastest_engine_that_runs_here_is_the_default_and_a_pick_is_checked(monkeypatch):
+    from demos.core import registry
+    from demos.core.errors import GalleryError
+    from demos.core.spec import Engine
+
+    fast = Engine(key="fast", label="Fast", devices=("cuda",))
+    missing = Engine(key="missing", label="Missing", package="no_such_package_here")
+    plain = Engine(key="plain", label="Plain")
+    spec = registry.DemoSpec(
+        key="demo",
+        title="Demo",
+        family="vision",
+        module="demos.vision.vit",
+        card=registry.get("vit").card,
+        default=registry.Checkpoint(id="x", label="x"),
+        engines=(fast, missing, plain),
+    )
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert runtime.engine_for(spec, dev=cpu) is plain  # fast is CUDA-only, missing not installed
+    assert runtime.engine_for(spec, dev=cuda) is fast
+    assert runtime.engine_for(spec, "plain", dev=cuda) is plain
+    with pytest.raises(GalleryError, match="does not run on cpu"):
+        runtime.engine_for(spec, "fast", dev=cpu)
+    with pytest.raises(GalleryError, match="is not installed"):
+        runtime.engine_for(spec, "missing", dev=cpu)
+    with pytest.raises(GalleryError, match="no engine 'nope'"):
+        runtime.engine_for(spec, "nope", dev=cpu)
+
+
+def test_run_info_names_the_engine_and_its_precision(monkeypatch):
+    from demos.core import registry
+    from demos.core.spec import Engine
+
+    int8 = Engine(key="int8", label="Int8", precision=(("cpu", "int8"),))
+    spec = registry.get("vit")
+    monkeypatch.setattr(runtime, "device", lambda: torch.device("cpu"))
+    cache = runtime.ModelCache(max_loaded=2)
+    monkeypatch.setattr(runtime, "CACHE", cache)
+    ckpt = registry.Checkpoint(id="x", label="x")
+    _, default = runtime.load_model(spec, ckpt, lambda c, d, t: object())
+    _, other = runtime.load_model(spec, ckpt, lambda c, d, t: object(), engine=int8)
+    assert (default.engine, default.dtype) == ("pytorch", "float32")
+    assert (other.engine, other.dtype) == ("int8", "int8")
+    assert [k[0] for k in cache.loaded_keys()] == ["vit", "vit:int8"]

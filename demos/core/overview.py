@@ -18,7 +18,7 @@ CSS = """
 
 def load_state(spec: DemoSpec) -> str:
     """'loaded on cuda (checkpoint)' or 'not loaded yet', from the model cache."""
-    loaded = [k for k in runtime.CACHE.loaded_keys() if k[0] == spec.key]
+    loaded = [k for k in runtime.CACHE.loaded_keys() if k[0].split(":")[0] == spec.key]
     if not loaded:
         return "○ not loaded yet: loads on first use"
     return "● loaded: " + "; ".join(f"`{k[1].split('@')[0]}` on {k[2]}" for k in loaded)

@@ -5,7 +5,9 @@
 - Cache: thread-safe, keyed by (demo, checkpoint, device). Several requests that arrive together
   for a model that is not loaded yet wait for one load. At most `GALLERY_MAX_LOADED` models stay
   loaded; the least recently used is evicted and its memory freed.
-- Every result carries a `RunInfo`: device, precision, load and per-stage times in ms.
+- Engine: a record lists the engines its model runs on, fastest first; `engine_for` picks the
+  first that runs on the device and is installed, unless the user asked for another.
+- Every result carries a `RunInfo`: engine, device, precision, load and per-stage times in ms.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from typing import Any
 import torch
 
 from demos.core.errors import GalleryError, ModelUnavailable, explain_load_failure
-from demos.core.registry import Checkpoint, DemoSpec
+from demos.core.registry import Checkpoint, DemoSpec, Engine
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +55,45 @@ def device() -> torch.device:
     if torch.backends.mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+def engine_available(engine: Engine) -> bool:
+    """Whether the engine's package is installed (checked without importing it)."""
+    import importlib.util
+
+    return engine.package is None or importlib.util.find_spec(engine.package) is not None
+
+
+def engine_for(spec: DemoSpec, requested: str | None = None, dev: torch.device | None = None):
+    """The engine to run `spec` with: `requested` (its key) if it runs here, else the fastest.
+
+    An engine the user asks for that cannot run here is an error that says why; with none asked
+    for, the first engine of the record that runs on the device and is installed.
+    """
+    dev = dev or device()
+    usable = [e for e in spec.engines if dev.type in e.devices and engine_available(e)]
+    wanted = (requested or "").strip()
+    if wanted:
+        for engine in spec.engines:
+            if wanted in (engine.key, engine.label):
+                if engine not in usable:
+                    where = (
+                        "is not installed"
+                        if not engine_available(engine)
+                        else (f"does not run on {dev.type}")
+                    )
+                    raise GalleryError(
+                        f"{spec.title} cannot run on {engine.label} here: it {where}. "
+                        f"Pick one of: {', '.join(e.label for e in usable)}."
+                    )
+                return engine
+        raise GalleryError(
+            f"{spec.title} has no engine {wanted!r}; it runs on "
+            f"{', '.join(e.label for e in spec.engines)}."
+        )
+    if not usable:
+        raise GalleryError(f"{spec.title} has no engine that runs on {dev.type} here.")
+    return usable[0]
 
 
 def dtype_for(spec: DemoSpec, dev: torch.device | None = None) -> torch.dtype:
@@ -100,6 +141,7 @@ class RunInfo:
     load_ms: float  # how long this model took to load (when it was loaded)
     loaded_now: bool  # True when this request paid for the load
     params: int | None = None  # parameters of the loaded model, when it says
+    engine: str = "pytorch"  # what ran it (a key of the record's engines)
     speed_ms: dict[str, float] = field(default_factory=dict)  # preprocess, inference, postprocess
 
     def as_dict(self) -> dict[str, Any]:
@@ -222,6 +264,7 @@ def load_model(
     checkpoint: Checkpoint,
     loader: Callable[[Checkpoint, torch.device, torch.dtype], Any],
     progress: Progress | None = None,
+    engine: Engine | None = None,
 ) -> tuple[Any, RunInfo]:
     """Get `spec`'s model for `checkpoint` from the cache, loading it on the gallery's device.
 
@@ -230,7 +273,11 @@ def load_model(
     """
     dev = device()
     dtype = dtype_for(spec, dev)
-    key = (spec.key, f"{checkpoint.id}@{checkpoint.revision or 'main'}", str(dev))
+    engine = engine or spec.engines[0]
+    # One cache entry per engine: switching engines in the tab keeps the other one loaded only
+    # while the cache has room (GALLERY_MAX_LOADED), like any other model.
+    name = spec.key if engine is spec.engines[0] else f"{spec.key}:{engine.key}"
+    key = (name, f"{checkpoint.id}@{checkpoint.revision or 'main'}", str(dev))
     try:
         loaded, now = CACHE.get(key, lambda: loader(checkpoint, dev, dtype), progress)
     except GalleryError:
@@ -242,9 +289,10 @@ def load_model(
         demo=spec.key,
         checkpoint=checkpoint.id,
         device=str(dev),
-        dtype=str(dtype).removeprefix("torch."),
+        dtype=engine.precision_on(dev.type, str(dtype).removeprefix("torch.")),
         load_ms=loaded.load_ms,
         loaded_now=now,
         params=getattr(loaded.value, "n_params", None),
+        engine=engine.key,
     )
     return loaded.value, info
