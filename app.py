@@ -22,7 +22,7 @@ import logging
 
 import gradio as gr
 
-from demos.core import overview, patches, registry, retention
+from demos.core import display, overview, patches, registry, retention
 
 log = logging.getLogger("gallery")
 
@@ -60,7 +60,9 @@ def build_app() -> gr.Blocks:
     patches.apply()  # third-party fixes, once: see demos/core/patches.py
     # Uploads and outputs are deleted once older than GALLERY_KEEP_FILES_MINUTES (default 60).
     with gr.Blocks(title=TITLE, delete_cache=retention.delete_cache()) as app:
-        gr.Markdown(INTRO)
+        with gr.Row():
+            gr.Markdown(INTRO)
+            display.projector_toggle(app)
         with gr.Tabs() as top:
             with gr.Tab("Overview", id="overview") as overview_tab:
                 buttons, states, refresh = overview.build_tab()
@@ -111,7 +113,7 @@ def launch_options(
         **tls,
         "server_name": host,
         "server_port": port,
-        "css": overview.CSS,
+        "css": display.CSS,
         # Uploads above this are refused before they reach a handler: room for the longest clip
         # the speech tabs take (10 min of 48 kHz stereo WAV is 115 MB), not for gigabytes.
         "max_file_size": os.environ.get("GALLERY_MAX_FILE_SIZE", "200mb"),

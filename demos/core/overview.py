@@ -7,13 +7,8 @@ from __future__ import annotations
 
 import gradio as gr
 
-from demos.core import registry, runtime
+from demos.core import registry, retention, runtime
 from demos.core.registry import DemoSpec
-
-CSS = """
-.overview-card { font-size: 1.15rem; line-height: 1.45; }
-.overview-card h3 { font-size: 1.5rem; margin-bottom: 0.2rem; }
-"""
 
 
 def load_state(spec: DemoSpec) -> str:
@@ -22,6 +17,25 @@ def load_state(spec: DemoSpec) -> str:
     if not loaded:
         return "○ not loaded yet: loads on first use"
     return "● loaded: " + "; ".join(f"`{k[1].split('@')[0]}` on {k[2]}" for k in loaded)
+
+
+def privacy_text() -> str:
+    """What the gallery keeps, in plain words (the README says the same)."""
+    minutes = retention.keep_seconds() / 60
+    window = f"{minutes:g} minutes" if minutes != 60 else "an hour"
+    return (
+        "### What this gallery keeps\n"
+        f"- **Your photos, recordings and videos** stay on this server only while you use them: "
+        f"every upload, and every picture, plot, sound or video the tabs make from it, is "
+        f"deleted once it is older than {window} (`GALLERY_KEEP_FILES_MINUTES`), and all of "
+        f"them when the server stops.\n"
+        "- **Nothing you send is logged**: the server's log names errors, never your text, "
+        "pictures or sound.\n"
+        "- **Models** are downloaded once into the machine's caches (`HF_HOME`, "
+        "`$GALLERY_HOME`) and stay there; they hold nothing of yours.\n"
+        "- **An OpenAI API key** (GPT-4 tab) is read from the server's environment, never "
+        "stored, shown, returned or logged; without one, nothing leaves this machine."
+    )
 
 
 def card_text(spec: DemoSpec) -> str:
@@ -55,6 +69,8 @@ def build_tab() -> tuple[dict[str, gr.Button], list[gr.Markdown], callable]:
                         gr.Markdown(card_text(spec))
                         states.append(gr.Markdown(load_state(spec)))
                         buttons[spec.key] = gr.Button(f"Open {spec.title} →", size="lg")
+
+    gr.Markdown(privacy_text(), elem_classes="overview-card")
 
     def refresh() -> list[str]:
         return [load_state(s) for f in registry.FAMILIES for s in specs if s.family == f]

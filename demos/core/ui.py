@@ -217,8 +217,35 @@ def audio_input(what: str = "Speech") -> gr.Audio:
     )
 
 
+def summary_line(info: dict[str, Any] | None) -> str:
+    """Run info as one line a class can read: "cpu · PyTorch float32 · 27 ms · loaded in 1.8 s"."""
+    if not info:
+        return ""
+    parts = [str(info.get("device", "?"))]
+    if info.get("engine") or info.get("dtype"):
+        parts.append(" ".join(str(info[k]) for k in ("engine", "dtype") if info.get(k)))
+    speed = info.get("speed_ms") or {}
+    if speed:
+        total = sum(v for k, v in speed.items() if k != "first_token" and k != "first_output")
+        parts.append(f"{total:,.0f} ms")
+    if "real_time_factor" in info:
+        parts.append(f"{info['real_time_factor']:.2f}x real time")
+    if info.get("loaded_now") and info.get("load_ms"):
+        parts.append(f"loaded in {info['load_ms'] / 1000:.1f} s")
+    return " · ".join(parts)
+
+
 def run_info() -> gr.JSON:
-    return gr.JSON(label="Run info (device, load and inference times in ms)")
+    """Run info as one human line, with the full JSON behind a closed accordion.
+
+    The JSON component is what handlers return (the API's output is unchanged); the line follows
+    it in the browser only.
+    """
+    line = gr.Markdown(elem_classes="run-line")
+    with gr.Accordion("Run info (JSON: device, engine, load and stage times in ms)", open=False):
+        info = gr.JSON(label="Run info")
+    info.change(summary_line, info, line, api_visibility="private", queue=False)
+    return info
 
 
 def reporter(progress: gr.Progress | None) -> runtime.Progress | None:
