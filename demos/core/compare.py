@@ -17,6 +17,7 @@ import gradio as gr
 
 from demos.core import registry
 from demos.core.errors import GalleryError
+from demos.core.pipeline import DemoModule, Result
 from demos.core.registry import DemoSpec
 
 log = logging.getLogger(__name__)
@@ -27,14 +28,16 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Outcome:
-    """One column's result: the demo's answer and run info, or the message of its failure."""
+    """One column: the demo's typed result (its answer and run info), or the message of its
+    failure. `answer` is what the JSON API shows of the result (by default `Result.answer()`)."""
 
     key: str
     title: str
-    result: Any = None
+    result: Any = None  # a demo's `Result` once it answered
     info: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
     pending: bool = True
+    answer: Callable[[Any], Any] = field(default=lambda result: result.answer(), repr=False)
 
     @property
     def ok(self) -> bool:
@@ -46,7 +49,7 @@ class Outcome:
         if self.error is not None:
             out["error"] = self.error
         elif not self.pending:
-            out["result"] = self.result
+            out["result"] = self.answer(self.result)
             out["info"] = self.info
         return out
 
@@ -59,20 +62,32 @@ def present(keys: list[str]) -> list[DemoSpec]:
     return [registry.get(k) for k in keys if k in registry.REGISTRY]
 
 
-def module(spec: DemoSpec) -> Any:
+def module(spec: DemoSpec) -> DemoModule:
     return importlib.import_module(spec.module)
 
 
 def run_each(
-    specs: list[DemoSpec], call: Callable[[DemoSpec], tuple[Any, Any]]
+    specs: list[DemoSpec],
+    call: Callable[[DemoSpec], Result],
+    answer: Callable[[Any], Any] | None = None,
 ) -> Iterator[list[Outcome]]:
-    """Run `call(spec)` for each spec in turn; yield all outcomes after each one finishes."""
+    """Run `call(spec)` (a demo's typed result) for each spec in turn; yield all outcomes after
+    each one finishes. `answer(result)` is what the API shows of each (default: its fields)."""
     outcomes = [Outcome(key=s.key, title=s.title) for s in specs]
+    if answer is not None:
+        for outcome in outcomes:
+            outcome.answer = answer
     yield outcomes
     for spec, outcome in zip(specs, outcomes, strict=True):
         try:
-            outcome.result, info = call(spec)
-            outcome.info = info if isinstance(info, dict) else info.as_dict()
+            got = call(spec)
+            if isinstance(got, tuple):  # TRANSITION: (answer, info), until every tab is typed
+                outcome.result, info = got
+                outcome.answer = lambda value: value
+                outcome.info = info if isinstance(info, dict) else info.as_dict()
+            else:
+                outcome.result = got
+                outcome.info = got.info.as_dict()
         except GalleryError as exc:
             outcome.error = str(exc)
         except gr.Error as exc:

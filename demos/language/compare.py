@@ -23,7 +23,6 @@ from demos.core import compare, runtime, ui
 from demos.core.compare import Outcome
 from demos.core.pipeline import Result
 from demos.core.registry import DemoSpec
-from demos.core.runtime import RunInfo
 
 FILL_MASK = ["bert", "roberta"]
 WORD_VECTORS = ["elmo", "bert", "roberta"]
@@ -60,16 +59,13 @@ class WordSimilarity(Result):
 # (a) fill-mask
 
 
-def fill_mask(spec: DemoSpec, text: str, top_k: int) -> tuple[list[dict[str, Any]], RunInfo]:
-    """One column: the model's top-k words (as its tab's endpoint gives them) and run info."""
-    result = compare.module(spec).predict(text, top_k)
-    return result.predictions, result.info
-
-
 def compare_fill_mask(text: str, top_k: int = TOP_K) -> Any:
-    """Yield the outcomes (one per fill-mask model) after each model finishes."""
+    """Yield the outcomes (one per fill-mask model) after each model finishes; the API shows
+    each model's top-k words as its own tab's endpoint gives them."""
     yield from compare.run_each(
-        compare.present(FILL_MASK), lambda spec: fill_mask(spec, text, top_k)
+        compare.present(FILL_MASK),
+        lambda spec: compare.module(spec).predict(text, top_k),
+        answer=lambda result: result.predictions,
     )
 
 
@@ -119,18 +115,17 @@ def heatmap(similarity: list[list[float]], title: str) -> np.ndarray:
 
 
 def compare_word_vectors(text: str, word: str) -> Any:
-    def column(spec: DemoSpec) -> tuple[dict[str, Any], RunInfo]:
-        result = word_similarity(spec, text, word)
-        return result.answer(), result.info  # {occurrences, similarity}
-
-    yield from compare.run_each(compare.present(WORD_VECTORS), column)
+    """The API shows each model's {occurrences, similarity}."""
+    yield from compare.run_each(
+        compare.present(WORD_VECTORS), lambda spec: word_similarity(spec, text, word)
+    )
 
 
 # (c) continuation
 
 
-def continue_text(spec: DemoSpec, prompt: str) -> tuple[str, RunInfo]:
-    """One column: the continuation, greedy where the model allows it, and run info."""
+def continue_text(spec: DemoSpec, prompt: str) -> Result:
+    """One column: the continuation, greedy where the model allows it (a result with `.text`)."""
     module = compare.module(spec)
     if spec.key == "transformer_xl":  # a language model: it continues the text itself
         result = module.predict(prompt, max_new_tokens=NEW_TOKENS, temperature=0.0)
@@ -138,12 +133,15 @@ def continue_text(spec: DemoSpec, prompt: str) -> tuple[str, RunInfo]:
         result = module.predict(
             prompt, system=CONTINUE_SYSTEM, temperature=0.0, max_new_tokens=NEW_TOKENS
         )
-    return result.text, result.info
+    return result
 
 
 def compare_continuation(prompt: str) -> Any:
+    """The API shows each model's continuation as text."""
     yield from compare.run_each(
-        compare.present(CONTINUATION), lambda spec: continue_text(spec, prompt)
+        compare.present(CONTINUATION),
+        lambda spec: continue_text(spec, prompt),
+        answer=lambda result: result.text,
     )
 
 
@@ -189,7 +187,7 @@ def _fill_mask_tab() -> None:
     @ui.guarded("Compare language")
     def fill(text: str, top_k: float):
         for outcomes in compare_fill_mask(text, int(top_k)):
-            yield _render(outcomes, lambda o: ui.to_label(o.result))
+            yield _render(outcomes, lambda o: ui.to_label(o.result.predictions))
 
     button.click(fill, [text, top_k], _outputs(columns, details), api_name="compare_language")
 
@@ -215,7 +213,7 @@ def _word_vectors_tab() -> None:
     @ui.guarded("Compare word vectors")
     def vectors(sentences: str, word: str):
         for outcomes in compare_word_vectors(sentences, word):
-            yield _render(outcomes, lambda o: heatmap(o.result["similarity"], o.title))
+            yield _render(outcomes, lambda o: heatmap(o.result.similarity, o.title))
 
     button.click(
         vectors, [sentences, word], _outputs(columns, details), api_name="compare_word_vectors"
@@ -239,7 +237,7 @@ def _continuation_tab() -> None:
     @ui.guarded("Compare continuations")
     def continuation(prompt: str):
         for outcomes in compare_continuation(prompt):
-            yield _render(outcomes, lambda o: o.result)
+            yield _render(outcomes, lambda o: o.result.text)
 
     button.click(
         continuation, [prompt], _outputs(columns, details), api_name="compare_continuation"
