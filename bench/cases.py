@@ -80,7 +80,7 @@ def _pipeline(task: str, checkpoint: Path, device: torch.device, dtype: torch.dt
 
 def _fill_mask(key: str, text: str) -> Case:
     def demo(module: ModuleType) -> Any:
-        return _info(module.predict(text, top_k=5))
+        return module.predict(text, top_k=5).info
 
     def bare(checkpoint: Path, device: torch.device, dtype: torch.dtype) -> Bare:
         fill = _pipeline("fill-mask", checkpoint, device, dtype)
@@ -91,12 +91,12 @@ def _fill_mask(key: str, text: str) -> Case:
 
 def _elmo() -> Case:
     def demo(module: ModuleType) -> Any:
-        return _info(module.predict(ELMO_TEXT, "bank"))
+        return module.predict(ELMO_TEXT, "bank").info
 
     def bare(checkpoint: Path, device: torch.device, dtype: torch.dtype) -> Bare:
         from demos.language.elmo.bilm import load_elmo
         from demos.language.elmo.chars import batch_to_char_ids
-        from demos.language.elmo.tab import tokenize
+        from demos.language.elmo.pipeline import tokenize
         from demos.language.elmo.weights import find_pair
 
         model = load_elmo(*find_pair(checkpoint), device)
@@ -114,10 +114,11 @@ def _elmo() -> Case:
 
 def _transformer_xl() -> Case:
     def demo(module: ModuleType) -> Any:
-        return _info(module.predict(TXL_PROMPT, NEW_TOKENS, temperature=0, top_k=0, seed=0))
+        return module.predict(TXL_PROMPT, NEW_TOKENS, temperature=0, top_k=0, seed=0).info
 
     def bare(checkpoint: Path, device: torch.device, dtype: torch.dtype) -> Bare:
-        from demos.language.transformer_xl.model import generate, load_transformer_xl
+        from demos.language.transformer_xl.inference import generate
+        from demos.language.transformer_xl.model import load_transformer_xl
 
         model, vocab = load_transformer_xl(checkpoint, device)
         ids = vocab.encode(TXL_PROMPT)
@@ -129,7 +130,7 @@ def _transformer_xl() -> Case:
 
 def _gpt() -> Case:
     def demo(module: ModuleType) -> Any:
-        return _info(module.predict(GPT_MESSAGE, temperature=0, max_new_tokens=NEW_TOKENS))
+        return module.predict(GPT_MESSAGE, temperature=0, max_new_tokens=NEW_TOKENS).info
 
     def bare(checkpoint: Path, device: torch.device, dtype: torch.dtype) -> Bare:
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -165,7 +166,7 @@ def _gpt() -> Case:
 
 def _classify(key: str) -> Case:
     def demo(module: ModuleType) -> Any:
-        return _info(module.predict(image(), top_k=5))
+        return module.predict(image(), top_k=5).info
 
     def bare(checkpoint: Path, device: torch.device, dtype: torch.dtype) -> Bare:
         classify = _pipeline("image-classification", checkpoint, device, dtype)
@@ -176,7 +177,7 @@ def _classify(key: str) -> Case:
 
 def _yolo() -> Case:
     def demo(module: ModuleType) -> Any:
-        return _info(module.predict(image()))
+        return module.predict(image()).info
 
     def bare(checkpoint: Path, device: torch.device, dtype: torch.dtype) -> Bare:
         from demos.vision.yolo import weights as yolo_weights

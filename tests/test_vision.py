@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 
 import numpy as np
@@ -10,9 +11,8 @@ import torch
 from PIL import Image
 
 from demos.core import registry
-from demos.vision import classify as image_classification
-from demos.vision import vit
-from demos.vision.classify import ImageClassifier
+from demos.vision import mobilenet_v2, vit
+from demos.vision.classify import Classification
 
 
 def _photo(seed: int = 0, size=(64, 48)) -> Image.Image:
@@ -28,10 +28,10 @@ def _labels(checkpoint) -> dict[int, str]:
 @pytest.mark.parametrize("key", ["mobilenet_v2", "vit"])
 @pytest.mark.parametrize("mode", ["RGB", "RGBA", "L", "P", "I;16"])
 def test_top_k_labels_come_from_the_checkpoints_label_map(key, mode, tiny_env):
-    spec = registry.get(key)
-    cls = vit.ViTClassifier if key == "vit" else ImageClassifier
-    result, info = image_classification.classify(spec, cls, _photo().convert(mode), top_k=5)
-    predictions = result["predictions"] if key == "vit" else result
+    module = importlib.import_module(registry.get(key).module)
+    result = module.predict(_photo().convert(mode), top_k=5)
+    predictions, info = result.predictions, result.info
+    assert isinstance(result, Classification)
     labels = _labels(tiny_env[key])
     scores = [p["score"] for p in predictions]
     assert len(predictions) == 5
@@ -42,10 +42,9 @@ def test_top_k_labels_come_from_the_checkpoints_label_map(key, mode, tiny_env):
 
 def test_mobilenet_background_class_keeps_its_index(tiny_env):
     """Index 0 is "background" in Google's 1001-class checkpoint: no off-by-one in labels."""
-    spec = registry.get("mobilenet_v2")
-    result, _ = image_classification.classify(spec, ImageClassifier, _photo(1), top_k=6)
-    assert {p["class_id"]: p["label"] for p in result}[0] == "background"
-    assert sum(p["score"] for p in result) == pytest.approx(1.0, abs=1e-5)
+    predictions = mobilenet_v2.predict(_photo(1), top_k=6).predictions
+    assert {p["class_id"]: p["label"] for p in predictions}[0] == "background"
+    assert sum(p["score"] for p in predictions) == pytest.approx(1.0, abs=1e-5)
 
 
 def test_rollout_of_uniform_attention_is_uniform_and_of_a_spike_is_that_patch():
@@ -63,6 +62,18 @@ def test_rollout_of_uniform_attention_is_uniform_and_of_a_spike_is_that_patch():
 
 
 def test_vit_overlay_has_the_images_size(tiny_env):
-    predictions, heat, _info = vit.predict(_photo(size=(90, 30)), top_k=3)
+    result = vit.predict(_photo(size=(90, 30)), top_k=3)
+    heat = result.overlay
     assert heat.shape == (30, 90, 3) and heat.dtype == np.uint8
-    assert len(predictions) == 3
+    assert len(result.predictions) == 3
+    config = json.loads((tiny_env["vit"] / "config.json").read_text())
+    assert len(result.rollout) == (config["image_size"] // config["patch_size"]) ** 2
+    assert set(result.answer()) == {"predictions", "rollout"}, "the overlay stays in the UI"
+
+
+def test_the_vit_overlay_is_drawn_after_postprocess_from_the_rollout(tiny_env):
+    """The pipeline returns plain weights; the heat map is the rollout laid over the image."""
+    photo = _photo(3, size=(64, 64))
+    result = vit.predict(photo, top_k=2)
+    assert np.array_equal(result.overlay, vit.overlay(photo, result.rollout))
+    assert max(result.rollout) == pytest.approx(1.0)

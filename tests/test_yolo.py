@@ -24,6 +24,7 @@ from demos.core import registry, runtime
 from demos.core.errors import BadInput, ModelUnavailable
 from demos.core.registry import Checkpoint
 from demos.media import assets
+from demos.vision.yolo import draw as yolo_draw
 from demos.vision.yolo import pipeline as yolo_model
 from demos.vision.yolo import tab as yolo
 from demos.vision.yolo import weights as yolo_weights
@@ -152,7 +153,7 @@ def test_a_red_image_comes_back_red(client, tmp_path):
 def test_the_detector_is_given_bgr_and_boxes_leave_other_pixels_alone(tiny_env):
     red = np.zeros((120, 160, 3), np.uint8)
     red[:] = RED
-    drawn = yolo_model.draw_detections(
+    drawn = yolo_draw.draw_detections(
         red, [{"label": "猫 café", "score": 0.5, "class_id": 3, "box": [60.0, 60.0, 100.0, 100.0]}]
     )
     assert drawn.shape == red.shape and (red == RED).all(), "drawn on a copy"
@@ -161,7 +162,8 @@ def test_the_detector_is_given_bgr_and_boxes_leave_other_pixels_alone(tiny_env):
     detector, _ = runtime.load_model(SPEC, SPEC.checkpoint(), yolo_model.Detector.load)
     batch = detector.preprocess(Image.fromarray(red))
     assert (batch["bgr"][..., 2] == 255).all() and (batch["bgr"][..., 0] == 0).all()
-    assert (batch["rgb"] == RED).all()
+    result = yolo.predict(Image.fromarray(red), conf=0.99)
+    assert result.detections == [] and (result.annotated == RED).all()
 
 
 @pytest.mark.parametrize("name", ["bus.jpg", "zidane.jpg"])
@@ -282,10 +284,77 @@ def test_weights_are_loaded_without_running_pickled_code(tmp_path):
     assert not marker.exists()
 
 
-def test_non_pt_files_and_bad_thresholds_get_a_message(tiny_env, tmp_path):
-    (tmp_path / "model.onnx").write_bytes(b"not a model")
-    with pytest.raises(ModelUnavailable, match=r"\.pt"):
-        yolo.predict(Image.new("RGB", (32, 32)), checkpoint=str(tmp_path / "model.onnx"))
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [
+        ("model.onnx", "not an Ultralytics YOLO export"),
+        ("model.tflite", "not an Ultralytics YOLO export"),
+        ("model.torchscript", "not an Ultralytics YOLO export"),
+        ("model.safetensors", "not a format the tab reads"),
+        ("weights/", "a folder that is not an OpenVINO export"),
+    ],
+)
+def test_foreign_and_corrupt_files_get_a_message_naming_the_formats(tiny_env, tmp_path, name, why):
+    path = tmp_path / name.rstrip("/")
+    if name.endswith("/"):
+        path.mkdir()
+    else:
+        path.write_bytes(b"not a model")
+    with pytest.raises(ModelUnavailable) as err:
+        yolo.predict(Image.new("RGB", (32, 32)), checkpoint=str(path))
+    message = str(err.value)
+    assert why in message and f"`{path}`" in message
+    for fmt in ("`.pt`", "`.onnx`", "`.tflite`", "`.torchscript`", "`*_openvino_model/`"):
+        assert fmt in message
+    assert "Traceback" not in message and SPEC.env_var in message
+
+
+def test_an_openvino_export_without_openvino_says_what_to_install(tiny_env, tmp_path):
+    import importlib.util
+
+    if importlib.util.find_spec("openvino") is not None:
+        pytest.skip("openvino is installed: an OpenVINO export would load")
+    folder = tmp_path / "tiny_openvino_model"
+    folder.mkdir()
+    (folder / "metadata.yaml").write_text("task: detect\nnames: {0: person}\n")
+    (folder / "tiny.xml").write_text("<net/>")
+    with pytest.raises(ModelUnavailable, match=r"`pip install openvino`") as err:
+        yolo.predict(Image.new("RGB", (32, 32)), checkpoint=str(folder))
+    assert "OpenVINO" in str(err.value)
+
+
+@pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning")  # ultralytics' own export
+@pytest.mark.parametrize("fmt", ["onnx", "torchscript"])
+def test_exports_detect_like_the_checkpoint_with_the_exports_class_names(
+    tiny_yolo, monkeypatch, tmp_path, fmt
+):
+    """Ultralytics' own ONNX and TorchScript exports of the tiny model, through the tab's predict:
+    the same call as the .pt, class names from the export's metadata, boxes in the image."""
+    if fmt == "onnx":
+        pytest.importorskip("onnx", reason="ultralytics' ONNX export needs onnx (requirements-dev)")
+    pt = tmp_path / "tiny.pt"
+    pt.write_bytes(tiny_yolo.read_bytes())
+    exported = yolo_tiny.export(pt, fmt)
+    assert exported.suffix == f".{fmt}"
+    monkeypatch.setenv(SPEC.env_var, str(exported))
+    photo = Image.open(assets.images()[0])
+    result = yolo.predict(photo, conf=LOW)
+    assert isinstance(result, yolo.Detections) and result.info.checkpoint == str(exported)
+    assert result.detections, "at confidence 0.001 the random model reports boxes"
+    assert {d["label"] for d in result.detections} <= set(yolo_model.COCO_NAMES)
+    width, height = photo.size
+    for d in result.detections:
+        x1, y1, x2, y2 = d["box"]
+        assert 0 <= x1 <= x2 <= width and 0 <= y1 <= y2 <= height
+    assert result.annotated.shape == (height, width, 3)
+    assert sum(result.counts.values()) == len(result.detections)
+    assert result.info.params is None and result.info.speed_ms["inference"] > 0
+    detector, _ = runtime.load_model(SPEC, SPEC.checkpoint(), yolo_model.Detector.load)
+    assert detector.format == fmt and detector.class_names == list(yolo_model.COCO_NAMES)
+    assert yolo.predict(photo, conf=0.99).detections == [], "thresholds apply to exports too"
+
+
+def test_bad_thresholds_and_no_image_get_a_message(tiny_env):
     with pytest.raises(BadInput, match="confidence"):
         yolo.predict(Image.new("RGB", (32, 32)), conf=1.5)
     with pytest.raises(BadInput, match="No image"):
@@ -297,6 +366,7 @@ def asset_server(tmp_path, monkeypatch):
     """A loopback HTTP server standing in for the GitHub release; serves `tmp_path/served`."""
     served = tmp_path / "served"
     served.mkdir()
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)  # this test is about downloading
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
     handler.log_message = lambda *args: None  # type: ignore[attr-defined]
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -319,8 +389,8 @@ def test_download_checks_the_file_and_the_loader_finds_it(asset_server, tiny_yol
     saved = download.download(SPEC, small)
     assert Path(saved) == yolo_weights.weights_dir() / "yolo11n.pt"
     assert Path(saved).read_bytes() == tiny_yolo.read_bytes()
-    result, info = yolo.predict(Image.new("RGB", (64, 48)), conf=LOW, checkpoint="yolo11n.pt")
-    assert info.checkpoint == "yolo11n.pt" and result["annotated"].shape == (48, 64, 3)
+    result = yolo.predict(Image.new("RGB", (64, 48)), conf=LOW, checkpoint="yolo11n.pt")
+    assert result.info.checkpoint == "yolo11n.pt" and result.annotated.shape == (48, 64, 3)
 
 
 def test_ultralytics_runs_offline_with_settings_of_our_own():

@@ -37,3 +37,18 @@ def build(path: Path, seed: int = 0) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     model.save(str(path))
     return path
+
+
+def export(pt: Path, fmt: str, imgsz: int = 320) -> Path:
+    """Ultralytics' own export of the model at `pt` ("onnx", "torchscript"), offline.
+
+    320 px keeps the export small and quick; ultralytics then predicts at the export's size.
+    Not simplified, so the ONNX export needs the `onnx` package only (not onnxslim).
+    """
+    from demos.vision.yolo import weights as yolo_weights
+
+    yolo_weights.configure_ultralytics()
+    from ultralytics import YOLO
+
+    options = {"simplify": False} if fmt == "onnx" else {}
+    return Path(YOLO(str(pt)).export(format=fmt, imgsz=imgsz, verbose=False, **options))

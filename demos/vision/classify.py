@@ -7,6 +7,7 @@ Google's TF-ported MobileNetV2 has 1001 classes with "background" at index 0, so
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import gradio as gr
@@ -14,7 +15,7 @@ import torch
 from PIL import Image
 
 from demos.core import runtime, ui
-from demos.core.pipeline import Pipeline
+from demos.core.pipeline import Pipeline, Result
 from demos.core.registry import Checkpoint, DemoSpec
 from demos.media import images
 
@@ -35,6 +36,13 @@ def top_labels(logits: torch.Tensor, id2label: dict[int, str], top_k: int) -> li
 
 
 # classes
+
+
+@dataclasses.dataclass(kw_only=True)
+class Classification(Result):
+    """A classifier's answer: the top-k labels, best first, as [{label, score, class_id}]."""
+
+    predictions: list[dict[str, Any]]
 
 
 class ImageClassifier(Pipeline[Image.Image, list[dict[str, Any]]]):
@@ -62,12 +70,11 @@ class ImageClassifier(Pipeline[Image.Image, list[dict[str, Any]]]):
     def preprocess(self, inputs: Any, **params: Any) -> dict[str, Any]:
         image = images.to_rgb(inputs)
         batch = self.processor(images=image, return_tensors="pt")
-        return {"pixel_values": batch["pixel_values"], "image": image}
+        return {"pixel_values": batch["pixel_values"]}
 
     def forward(self, batch: dict[str, Any]) -> dict[str, Any]:
-        pixels = self.to_device({"pixel_values": batch["pixel_values"]})
-        logits = self.model(**pixels).logits[0]
-        return {"logits": logits.float().cpu(), "image": batch["image"]}
+        logits = self.model(**self.to_device(batch)).logits[0]
+        return {"logits": logits.float().cpu()}
 
     def postprocess(self, outputs: dict[str, Any], **params: Any) -> list[dict[str, Any]]:
         return top_labels(outputs["logits"], self.id2label, int(params.get("top_k", DEFAULT_TOP_K)))
@@ -83,11 +90,11 @@ def classify(
     top_k: int = DEFAULT_TOP_K,
     checkpoint: str | None = None,
     progress: runtime.Progress | None = None,
-) -> tuple[Any, runtime.RunInfo]:
-    """Run `spec`'s classifier on `image`: (the pipeline's result, run info)."""
+) -> Classification:
+    """Run `spec`'s classifier on `image`: its top-k labels and the run info."""
     pipe, info = runtime.load_model(spec, spec.checkpoint(checkpoint), pipeline_cls.load, progress)
-    result, info.speed_ms = pipe(image, top_k=top_k)
-    return result, info
+    predictions, info.speed_ms = pipe(image, top_k=top_k)
+    return Classification(predictions=predictions, info=info)
 
 
 def image_input(examples: list[str]) -> tuple[gr.Image, gr.Slider]:
@@ -124,9 +131,9 @@ def build_tab(spec: DemoSpec, examples: list[str]) -> None:
         checkpoint: str,
         progress: gr.Progress = gr.Progress(track_tqdm=True),
     ):
-        predictions, run = classify(
+        result = classify(
             spec, ImageClassifier, image, int(top_k), checkpoint, ui.reporter(progress)
         )
-        return ui.to_label(predictions), run.as_dict()
+        return ui.to_label(result.predictions), result.info.as_dict()
 
     button.click(handler, [image, top_k, checkpoint], [label, info], api_name=spec.key)

@@ -12,7 +12,11 @@ import gradio as gr
 
 from demos.core import compare, ui
 from demos.core.compare import Outcome
+from demos.core.pipeline import Result
+from demos.core.runtime import RunInfo
 from demos.media import assets, images
+from demos.vision.classify import Classification
+from demos.vision.yolo.pipeline import Detections
 
 CLASSIFIERS = ["mobilenet_v2", "vit"]
 DETECTORS = ["yolo"]
@@ -29,11 +33,11 @@ def _name(label: str) -> str:
 
 def agreement(outcomes: list[Outcome]) -> str:
     """A sentence on whether the classifiers that answered agree."""
-    answered = [o for o in outcomes if o.ok and o.key in CLASSIFIERS]
+    answered = [o.result for o in outcomes if o.ok and isinstance(o.result, Classification)]
     if len(answered) < 2:
         return ""
-    tops = [{_name(p["label"]) for p in o.result} for o in answered]
-    firsts = {_name(o.result[0]["label"]) for o in answered}
+    tops = [{_name(p["label"]) for p in r.predictions} for r in answered]
+    firsts = {_name(r.predictions[0]["label"]) for r in answered}
     shared = set.intersection(*tops)
     verdict = "agree" if len(firsts) == 1 else "disagree"
     return (
@@ -42,14 +46,35 @@ def agreement(outcomes: list[Outcome]) -> str:
     )
 
 
-def run_one(spec: Any, image: Any) -> tuple[Any, Any]:
-    """(plain result, run info) of one model on the image."""
-    if spec.key in DETECTORS:
-        result, info = compare.module(spec).predict(image)
-        summary = {"detections": result["detections"], "counts": result["counts"]}
-        return {"detections": summary, "annotated": result["annotated"]}, info
-    predictions, *_, info = compare.module(spec).predict(image, TOP_K)
-    return predictions, info
+def run_one(spec: Any, image: Any) -> tuple[Result, RunInfo]:
+    """(typed result, run info) of one model on the image."""
+    module = compare.module(spec)
+    result = module.predict(image) if spec.key in DETECTORS else module.predict(image, TOP_K)
+    return result, result.info
+
+
+def column_value(result: Result) -> Any:
+    """What a column shows: the annotated image of a detector, the labels of a classifier."""
+    if isinstance(result, Detections):
+        return result.annotated
+    if isinstance(result, Classification):
+        return ui.to_label(result.predictions)
+    raise TypeError(f"no column view for {type(result).__name__}")
+
+
+def answer(result: Result) -> Any:
+    """What the API returns for a column: a classifier's labels; a detector's boxes and counts
+    (`Result.answer()`: the annotated image stays in the UI)."""
+    return result.predictions if isinstance(result, Classification) else result.answer()
+
+
+def api(outcomes: list[Outcome]) -> list[dict[str, Any]]:
+    """The outcomes as plain JSON, each answer in its API form."""
+    entries = [o.as_dict() for o in outcomes]
+    for entry, outcome in zip(entries, outcomes, strict=True):
+        if "result" in entry:
+            entry["result"] = answer(outcome.result)
+    return entries
 
 
 def compare_image(image: Any) -> Any:
@@ -74,40 +99,31 @@ def build_tab() -> None:
         with gr.Column(scale=1):
             button = gr.Button("Compare", variant="primary")
             verdict = gr.Markdown()
-    columns: list[tuple[Any, ...]] = []
+    columns: list[tuple[Any, Any]] = []  # (the answer's component, the status line) per model
     with gr.Row(equal_height=False):
         for spec in specs:
             with gr.Column():
                 gr.Markdown(f"#### {spec.title}")
                 if spec.key in DETECTORS:
-                    view: Any = gr.Image(label="Detections", type="numpy", format="png")
+                    shown: Any = gr.Image(label="Detections", type="numpy", format="png")
                 else:
-                    view = gr.Label(num_top_classes=TOP_K, label="Top-5")
-                columns.append((spec, view, gr.Markdown()))
+                    shown = gr.Label(num_top_classes=TOP_K, label="Top-5")
+                columns.append((shown, gr.Markdown()))
     details = gr.JSON(label="All results (as returned by the API)", visible=True)
     if assets.images():
         gr.Examples([[e] for e in assets.images()], inputs=[image])
 
     def render(outcomes: list[Outcome]) -> list[Any]:
         values: list[Any] = []
-        for (spec, _view, _status), outcome in zip(columns, outcomes, strict=True):
-            if not outcome.ok:
-                values.append(None)
-            elif spec.key in DETECTORS:
-                values.append(outcome.result["annotated"])
-            else:
-                values.append(ui.to_label(outcome.result))
-            values.append(compare.status(outcome))
-        api = [o.as_dict() for o in outcomes]
-        for entry in api:  # images stay in the UI; the API returns the detections
-            if isinstance(entry.get("result"), dict):
-                entry["result"] = entry["result"]["detections"]
-        return [*values, agreement(outcomes), api]
+        for outcome in outcomes:
+            shown = column_value(outcome.result) if outcome.ok else None
+            values += [shown, compare.status(outcome)]
+        return [*values, agreement(outcomes), api(outcomes)]
 
     @ui.guarded("Compare vision")
     def handler(image: Any):
         for outcomes in compare_image(image):
             yield render(outcomes)
 
-    outputs = [c for _, view, status in columns for c in (view, status)] + [verdict, details]
+    outputs = [c for column in columns for c in column] + [verdict, details]
     button.click(handler, [image], outputs, api_name="compare_vision")

@@ -8,9 +8,12 @@ classes, index 0 "background"; labels come from its own label map, so there is n
 
 from __future__ import annotations
 
-from demos.core import registry
+from typing import Any
+
+from demos.core import registry, runtime
 from demos.media import assets
 from demos.vision import classify as image_classification
+from demos.vision.classify import Classification
 
 SPEC = registry.get("mobilenet_v2")
 
@@ -20,12 +23,12 @@ def build_tab() -> None:
 
 
 def predict(
-    image,
+    image: Any,
     top_k: int = image_classification.DEFAULT_TOP_K,
     checkpoint: str | None = None,
-    progress=None,
-):
-    """(top-k ImageNet labels best first, run info) for any image."""
+    progress: runtime.Progress | None = None,
+) -> Classification:
+    """The top-k ImageNet labels, best first, for any image, with the run info."""
     return image_classification.classify(
         SPEC, image_classification.ImageClassifier, image, top_k, checkpoint, progress
     )

@@ -12,6 +12,8 @@ answer drew on. It shows the seed's point: ViT reads patches the way BERT reads 
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from typing import Any
 
 import gradio as gr
@@ -20,10 +22,11 @@ import torch
 from matplotlib import colormaps
 from PIL import Image
 
-from demos.core import registry, ui
-from demos.media import assets
+from demos.core import registry, runtime, ui
+from demos.core.pipeline import ui_only
+from demos.media import assets, images
 from demos.vision import classify as image_classification
-from demos.vision.classify import ImageClassifier
+from demos.vision.classify import Classification, ImageClassifier
 
 SPEC = registry.get("vit")
 OVERLAY_ALPHA = 0.55  # how much of the heat map covers the photo
@@ -47,11 +50,11 @@ def attention_rollout(attentions: list[torch.Tensor] | tuple[torch.Tensor, ...])
     return cls_to_patches / cls_to_patches.max().clamp_min(1e-12)
 
 
-def overlay(image: Image.Image, weights: torch.Tensor) -> np.ndarray:
+def overlay(image: Image.Image, weights: Sequence[float] | torch.Tensor) -> np.ndarray:
     """The patch weights as a heat map laid over the image (the processor resizes, not crops)."""
-    side = round(weights.numel() ** 0.5)
-    grid = weights.reshape(side, side).numpy().astype(np.float32)
-    heat = Image.fromarray((grid * 255).astype(np.uint8)).resize(
+    grid = np.asarray(weights, dtype=np.float32)
+    side = round(grid.size**0.5)
+    heat = Image.fromarray((grid.reshape(side, side) * 255).astype(np.uint8)).resize(
         image.size, Image.Resampling.NEAREST
     )
     colours = colormaps["inferno"](np.asarray(heat) / 255.0)[:, :, :3]
@@ -62,36 +65,64 @@ def overlay(image: Image.Image, weights: torch.Tensor) -> np.ndarray:
 # classes
 
 
+@dataclasses.dataclass(kw_only=True)
+class AttentionClassification(Classification):
+    """ViT's answer: the top-k labels, the rollout weights per patch, and the heat map over the
+    image (drawn after postprocess, for the tab only)."""
+
+    rollout: list[float] = dataclasses.field(default_factory=list)  # per patch, max 1
+    overlay: np.ndarray | None = ui_only()  # H x W x 3 RGB
+
+
 class ViTClassifier(ImageClassifier):
     """ViT with attentions returned (the eager kernel: fused attention does not return them)."""
 
     model_kwargs = {"attn_implementation": "eager"}  # noqa: RUF012
 
     def forward(self, batch: dict[str, Any]) -> dict[str, Any]:
-        pixels = self.to_device({"pixel_values": batch["pixel_values"]})
-        out = self.model(**pixels, output_attentions=True)
+        out = self.model(**self.to_device(batch), output_attentions=True)
         return {
             "logits": out.logits[0].float().cpu(),
             "attentions": [a.float().cpu() for a in out.attentions],
-            "image": batch["image"],
         }
 
     def postprocess(self, outputs: dict[str, Any], **params: Any) -> dict[str, Any]:
+        """{predictions: top-k labels, rollout: the class token's weight per patch}."""
         return {
             "predictions": super().postprocess(outputs, **params),
-            "overlay": overlay(outputs["image"], attention_rollout(outputs["attentions"])),
+            "rollout": attention_rollout(outputs["attentions"]).tolist(),
         }
 
 
 # the tab
 
 
-def predict(image: Any, top_k: int = 5, checkpoint: str | None = None, progress=None):
-    """(top-k predictions, rollout overlay as an RGB array, run info)."""
-    result, info = image_classification.classify(
-        SPEC, ViTClassifier, image, top_k, checkpoint, progress
+def predict(
+    image: Any,
+    top_k: int = image_classification.DEFAULT_TOP_K,
+    checkpoint: str | None = None,
+    progress: runtime.Progress | None = None,
+) -> AttentionClassification:
+    """Top-k labels and the attention-rollout overlay (an RGB array of the image's size)."""
+    rgb = images.to_rgb(image)  # what is classified and what the heat map is laid over
+    pipe, info = runtime.load_model(SPEC, SPEC.checkpoint(checkpoint), ViTClassifier.load, progress)
+    out, info.speed_ms = pipe(rgb, top_k=top_k)
+    return AttentionClassification(
+        predictions=out["predictions"],
+        rollout=out["rollout"],
+        overlay=overlay(rgb, out["rollout"]),
+        info=info,
     )
-    return result["predictions"], result["overlay"], info
+
+
+def on_image(
+    image: Image.Image,
+    top_k: float,
+    checkpoint: str,
+    progress: gr.Progress = gr.Progress(track_tqdm=True),
+) -> tuple[dict[str, float], np.ndarray | None, dict[str, Any]]:
+    result = predict(image, int(top_k), checkpoint, ui.reporter(progress))
+    return ui.to_label(result.predictions), result.overlay, result.info.as_dict()
 
 
 def build_tab() -> None:
@@ -112,15 +143,9 @@ def build_tab() -> None:
             info = ui.run_info()
     if examples:
         gr.Examples([[e] for e in examples], inputs=[image])
-
-    @ui.guarded(SPEC)
-    def handler(
-        image: Image.Image,
-        top_k: float,
-        checkpoint: str,
-        progress: gr.Progress = gr.Progress(track_tqdm=True),
-    ):
-        predictions, heat_map, run = predict(image, int(top_k), checkpoint, ui.reporter(progress))
-        return ui.to_label(predictions), heat_map, run.as_dict()
-
-    button.click(handler, [image, top_k, checkpoint], [label, heat, info], api_name=SPEC.key)
+    button.click(
+        ui.guarded(SPEC)(on_image),
+        [image, top_k, checkpoint],
+        [label, heat, info],
+        api_name=SPEC.key,
+    )

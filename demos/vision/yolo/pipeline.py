@@ -1,25 +1,31 @@
-"""The YOLO tab's model code: detection with ultralytics, and drawing the boxes.
+"""The YOLO tab's model code: an Ultralytics detector as preprocess -> forward -> postprocess.
 
-Where the weights come from, and how ultralytics is made offline-safe before it is imported, is
-in `demos.vision.yolo.weights`.
+The detector is a PyTorch `.pt` checkpoint or one of its exports (ONNX, TFLite, TorchScript,
+OpenVINO; see `demos.vision.yolo.formats`), all loaded through `YOLO(path, task=...)`. Where the
+weights come from, and how ultralytics is made offline-safe before it is imported, is in
+`demos.vision.yolo.weights`. Boxes are drawn after postprocess (`demos.vision.yolo.draw`).
+
+Colour order: ultralytics reads numpy images as BGR and the gallery hands over RGB, so the
+detector is given a BGR copy.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from matplotlib import colormaps
-from PIL import Image, ImageDraw, ImageFont
 
-from demos.core.errors import BadInput, ModelUnavailable
-from demos.core.pipeline import Pipeline
+from demos.core.errors import BadInput, GalleryError, ModelUnavailable
+from demos.core.pipeline import Pipeline, Result, ui_only
 from demos.core.registry import Checkpoint
 from demos.media import images
+from demos.vision.yolo import formats
 from demos.vision.yolo.weights import configure_ultralytics, weights_path
 
 log = logging.getLogger(__name__)
@@ -27,8 +33,7 @@ log = logging.getLogger(__name__)
 IMGSZ = 640  # px, the longer side the COCO checkpoints were trained at (letterboxed)
 DEFAULT_CONF = 0.25  # ultralytics' defaults
 DEFAULT_IOU = 0.7
-TASKS_WITH_BOXES = ("detect", "segment", "pose")  # checkpoints whose results carry `boxes`
-PALETTE = colormaps["tab20"]  # 20 distinct colours, one per class id (mod 20)
+TASKS_WITH_BOXES = formats.TASKS_WITH_BOXES
 _COCO = (  # the 80 COCO classes in index order, as the official checkpoints name them
     "person,bicycle,car,motorcycle,airplane,bus,train,truck,boat,traffic light,fire hydrant,"
     "stop sign,parking meter,bench,bird,cat,dog,horse,sheep,cow,elephant,bear,zebra,giraffe,"
@@ -42,55 +47,84 @@ _COCO = (  # the 80 COCO classes in index order, as the official checkpoints nam
 COCO_NAMES: tuple[str, ...] = tuple(_COCO.split(","))
 
 
-# drawing
+# helpers
 
 
-@functools.lru_cache(maxsize=16)
-def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+def _predict(yolo: Any, bgr: np.ndarray, device: torch.device, half: bool, **params: Any) -> Any:
+    """One `yolo.predict` on a BGR array, leaving the process's torch thread count alone.
+
+    ultralytics' device selection calls torch.set_num_threads for the whole process (cores - 1,
+    at most 8): every other tab would run on that many threads afterwards.
+    """
+    threads = torch.get_num_threads()
     try:
-        return ImageFont.load_default(size=size)  # Pillow's bundled font: nothing to download
-    except (TypeError, OSError, ImportError):  # Pillow without FreeType: the small bitmap font
-        return ImageFont.load_default()
+        return yolo.predict(
+            bgr, imgsz=IMGSZ, device=str(device), half=half, verbose=False, **params
+        )[0]
+    finally:
+        torch.set_num_threads(threads)
 
 
-def colour(class_id: int) -> tuple[int, int, int]:
-    r, g, b, _ = PALETTE(class_id % PALETTE.N)
-    return round(r * 255), round(g * 255), round(b * 255)
+def _open(checkpoint: Checkpoint, device: torch.device, half: bool) -> tuple[Any, str]:
+    """(`YOLO(path, task=...)`, its format) for a checkpoint or an export, run once (which builds
+    the predictor and, for an export, its runtime); a clear `ModelUnavailable` when it cannot."""
+    configure_ultralytics()
+    path: Path = weights_path(checkpoint)
+    fmt, task = formats.check(path, checkpoint.id)
+    from ultralytics import YOLO
 
-
-def draw_detections(rgb: np.ndarray, detections: list[dict[str, Any]]) -> np.ndarray:
-    """Boxes and "label score" tags on a copy of an RGB image; best detections drawn last."""
-    image = Image.fromarray(rgb)
-    draw = ImageDraw.Draw(image)
-    side = (image.width + image.height) / 2
-    line = max(2, round(side * 0.003))  # px, as ultralytics scales its boxes
-    font = _font(max(12, round(side * 0.025)))
-    pad = max(1, line // 2 + 1)
-    for d in sorted(detections, key=lambda d: d["score"]):
-        fill = colour(d["class_id"])
-        x1, y1, x2, y2 = d["box"]
-        draw.rectangle((x1, y1, x2, y2), outline=fill, width=line)
-        text = f"{d['label']} {d['score']:.2f}"
-        left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
-        height = bottom - top + 2 * pad
-        y = y1 - height if y1 - height >= 0 else y1  # above the box, or inside it at the top
-        draw.rectangle((x1, y, x1 + right - left + 2 * pad, y + height), fill=fill)
-        ink = (0, 0, 0) if sum(fill) > 3 * 140 else (255, 255, 255)  # readable on light or dark
-        draw.text((x1 + pad - left, y + pad - top), text, fill=ink, font=font)
-    return np.array(image)
+    try:
+        yolo = YOLO(str(path), task=task)  # a .pt says its own task; an export, its metadata
+        if yolo.task not in TASKS_WITH_BOXES:
+            raise ModelUnavailable(
+                f"YOLO could not use `{checkpoint.id}`: it is a {yolo.task} model, and this tab "
+                f"draws boxes (a detect, segment or pose checkpoint such as yolo26n.pt)."
+            )
+        with torch.inference_mode():  # the first call builds the predictor and fuses layers
+            _predict(yolo, np.zeros((IMGSZ, IMGSZ, 3), np.uint8), device, half)
+    except GalleryError:
+        raise
+    except Exception as exc:
+        if fmt == "pt":
+            raise  # the loader's own message: missing, damaged or unsafe checkpoint
+        log.warning("reading %s as %s failed: %r", checkpoint.id, fmt, exc)
+        raise formats.unreadable(checkpoint.id, fmt, exc) from exc
+    return yolo, fmt
 
 
 # classes
 
 
-class Detector(Pipeline[Any, dict[str, Any]]):
-    """An Ultralytics YOLO detector: RGB image in, boxes and an annotated copy out."""
+@dataclasses.dataclass(kw_only=True)
+class Detections(Result):
+    """A detector's answer: boxes best first, objects per class, and the image with boxes drawn."""
 
-    def __init__(self, *, yolo: Any, **kwargs: Any) -> None:
-        super().__init__(model=yolo.model, **kwargs)  # the nn.Module: YOLO's own .train() trains
+    detections: list[dict[str, Any]]  # [{label, score, class_id, box: [x1, y1, x2, y2] px}]
+    counts: dict[str, int]  # objects per class, most first
+    annotated: np.ndarray | None = ui_only()  # H x W x 3 RGB, boxes drawn (after postprocess)
+    ultralytics_ms: dict[str, float] = dataclasses.field(  # the detector's own stage times
+        default_factory=dict, metadata={"api": False}
+    )
+
+
+class Detector(Pipeline[Any, dict[str, Any]]):
+    """An Ultralytics YOLO detector: RGB image in, boxes as plain Python out."""
+
+    def __init__(self, *, yolo: Any, fmt: str = "pt", **kwargs: Any) -> None:
+        # YOLO's own nn.Module for a .pt (its .train() would train); the runtime's wrapper
+        # (ultralytics' AutoBackend, built by the first predict) for an export, whose `model`
+        # is only a path.
+        exported = not isinstance(yolo.model, torch.nn.Module)
+        super().__init__(model=yolo.predictor.model if exported else yolo.model, **kwargs)
         self.yolo = yolo
+        self.format = fmt  # a key of `formats.FORMATS`: pt, onnx, tflite, torchscript, openvino
         self.names = {int(k): str(v) for k, v in yolo.names.items()}
         self._ids = {v.lower(): k for k, v in reversed(self.names.items())}
+
+    @functools.cached_property
+    def n_params(self) -> int | None:
+        """Parameters of a PyTorch checkpoint; None for an export (its runtime holds them)."""
+        return sum(p.numel() for p in self.model.parameters()) if self.format == "pt" else None
 
     @property
     def class_names(self) -> list[str]:
@@ -98,20 +132,8 @@ class Detector(Pipeline[Any, dict[str, Any]]):
 
     @classmethod
     def load(cls, checkpoint: Checkpoint, device: torch.device, dtype: torch.dtype) -> Detector:
-        configure_ultralytics()
-        path = weights_path(checkpoint)
-        from ultralytics import YOLO
-
-        yolo = YOLO(str(path))
-        if yolo.task not in TASKS_WITH_BOXES:
-            raise ModelUnavailable(
-                f"YOLO could not use `{checkpoint.id}`: it is a {yolo.task} model, and this tab "
-                f"draws boxes (a detect, segment or pose checkpoint such as yolo26n.pt)."
-            )
-        detector = cls(yolo=yolo, device=device, dtype=dtype)
-        with torch.inference_mode():  # the first call builds the predictor and fuses layers
-            detector.forward(detector.preprocess(np.zeros((IMGSZ, IMGSZ, 3), np.uint8)))
-        return detector
+        yolo, fmt = _open(checkpoint, device, half=dtype == torch.float16)
+        return cls(yolo=yolo, fmt=fmt, device=device, dtype=dtype)
 
     def class_ids(self, selected: list[str] | None) -> list[int] | None:
         """Class names → ids for the filter; None (all classes) when nothing is selected."""
@@ -134,43 +156,28 @@ class Detector(Pipeline[Any, dict[str, Any]]):
             raise BadInput(f"The confidence threshold is a number from 0 to 1, not {conf}.")
         if not 0.0 < iou <= 1.0:
             raise BadInput(f"The IoU threshold is a number above 0 and at most 1, not {iou}.")
-        rgb = np.array(images.to_rgb(inputs))  # H x W x 3, uint8, RGB
+        rgb = np.asarray(images.to_rgb(inputs))  # H x W x 3, uint8, RGB
         return {
             "bgr": np.ascontiguousarray(rgb[:, :, ::-1]),  # ultralytics reads arrays as BGR
-            "rgb": rgb,
             "conf": conf,
             "iou": iou,
             "classes": self.class_ids(params.get("classes")),
         }
 
     def forward(self, batch: dict[str, Any]) -> dict[str, Any]:
-        # ultralytics' device selection calls torch.set_num_threads for the whole process (cores
-        # - 1, at most 8): every other tab would run on that many threads afterwards. Put back
-        # what the process had.
-        threads = torch.get_num_threads()
-        try:
-            result = self.yolo.predict(
-                batch["bgr"],
-                conf=batch["conf"],
-                iou=batch["iou"],
-                classes=batch["classes"],
-                imgsz=IMGSZ,
-                device=str(self.device),
-                half=self.dtype == torch.float16,
-                verbose=False,
-            )[0]
-        finally:
-            torch.set_num_threads(threads)
+        half = self.dtype == torch.float16
+        params = {k: batch[k] for k in ("conf", "iou", "classes")}
+        result = _predict(self.yolo, batch["bgr"], self.device, half, **params)
         boxes = result.boxes
         return {
             "xyxy": boxes.xyxy.float().cpu().numpy(),  # px in the input image
             "conf": boxes.conf.float().cpu().numpy(),
             "cls": boxes.cls.cpu().numpy().astype(int),
             "speed": dict(result.speed),  # ultralytics' own preprocess / inference / NMS, ms
-            "rgb": batch["rgb"],
         }
 
     def postprocess(self, outputs: dict[str, Any], **params: Any) -> dict[str, Any]:
+        """{detections best first, counts per class, ultralytics_ms}: plain Python."""
         detections = [
             {
                 "label": self.names.get(int(c), str(int(c))),
@@ -185,6 +192,5 @@ class Detector(Pipeline[Any, dict[str, Any]]):
         return {
             "detections": detections,
             "counts": dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))),
-            "annotated": draw_detections(outputs["rgb"], detections),
             "ultralytics_ms": outputs["speed"],
         }

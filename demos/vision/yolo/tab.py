@@ -4,38 +4,48 @@ Model: Ultralytics YOLO26 nano (`yolo26n.pt`, 2.4M parameters, COCO's 80 classes
 and Jing Qiu (Ultralytics), released January 2026 with no paper; the line began with Redmon et al.
 2015, "You Only Look Once: Unified, Real-Time Object Detection" (arXiv:1506.02640). Weights and
 code: AGPL-3.0. Weights are the official assets of github.com/ultralytics/assets, release v8.4.0,
-fetched by `python -m demos.core.download yolo` into the gallery's own folder.
+fetched by `python -m demos.core.download yolo` into the gallery's own folder. Ultralytics' exports
+of a detector (`.onnx`, `.tflite`, `.torchscript`, `*_openvino_model/`) load the same way, with the
+class names they carry (`demos.vision.yolo.formats`).
 
 Ultralytics is made offline-safe in one place (`configure_ultralytics`, before its first import):
 no telemetry, no update or online checks, no installs, safe (weights_only) loading, settings in a
-folder of the gallery's own. Boxes are drawn here with PIL's built-in font, because ultralytics'
-own plotting downloads a font when a label is not plain ASCII.
-
-Colour order: ultralytics reads numpy images as BGR and Gradio hands over RGB, so the detector is
-given a BGR copy; boxes are drawn on the RGB original.
+folder of the gallery's own. The detector returns plain boxes; they are drawn here, after its
+postprocess, on the RGB image the user gave (`demos.vision.yolo.draw`).
 """
 
 from __future__ import annotations
 
-import contextlib
+import dataclasses
 import time
 from typing import Any
 
 import gradio as gr
+import numpy as np
 import pandas as pd
 from PIL import Image
 
 from demos.core import registry, runtime, ui
-from demos.core.errors import BadInput
-from demos.media import assets
+from demos.media import assets, images
 from demos.media import video as video_io
-from demos.vision.yolo.pipeline import COCO_NAMES, DEFAULT_CONF, DEFAULT_IOU, Detector
+from demos.vision.yolo import video
+from demos.vision.yolo.draw import draw_detections
+from demos.vision.yolo.pipeline import COCO_NAMES, DEFAULT_CONF, DEFAULT_IOU, Detections, Detector
 from demos.vision.yolo.weights import configure_ultralytics, download, weights_dir
 
-__all__ = ["SPEC", "build_tab", "configure_ultralytics", "download", "predict", "weights_dir"]
+__all__ = [
+    "SPEC",
+    "Detections",
+    "build_tab",
+    "configure_ultralytics",
+    "detect",
+    "download",
+    "predict",
+    "weights_dir",
+]
 
 SPEC = registry.get("yolo")
-MAX_VIDEO_FRAMES = 300  # 10 s at 30 fps: about 30 s of work on one CPU core
+MAX_VIDEO_FRAMES = video.MAX_FRAMES  # frames annotated per video at most
 STREAM_EVERY = 0.2  # s between webcam frames sent to the server (5 per second at most)
 STREAM_LIMIT = 120  # s a webcam stream runs before the user restarts it
 FPS_WINDOW = 10  # frames over which the webcam's frames per second are averaged
@@ -45,6 +55,26 @@ COLUMNS = ["class", "confidence", "x1", "y1", "x2", "y2"]
 # the model, for the tab and the compare tabs
 
 
+def _load(
+    checkpoint: str | None, progress: runtime.Progress | None = None
+) -> tuple[Detector, runtime.RunInfo]:
+    """The detector for `checkpoint` (None: the tab's default), from the model cache."""
+    return runtime.load_model(SPEC, SPEC.checkpoint(checkpoint), Detector.load, progress)
+
+
+def detect(pipe: Detector, info: runtime.RunInfo, image: Any, **params: Any) -> Detections:
+    """Run a loaded detector on `image`, then draw its boxes on the RGB image it was given."""
+    rgb = np.asarray(images.to_rgb(image))  # H x W x 3 uint8: what is detected and drawn on
+    found, info.speed_ms = pipe(rgb, **params)
+    return Detections(
+        detections=found["detections"],
+        counts=found["counts"],
+        annotated=draw_detections(rgb, found["detections"]),
+        ultralytics_ms=found["ultralytics_ms"],
+        info=info,
+    )
+
+
 def predict(
     image: Any,
     conf: float = DEFAULT_CONF,
@@ -52,11 +82,10 @@ def predict(
     classes: list[str] | None = None,
     checkpoint: str | None = None,
     progress: runtime.Progress | None = None,
-) -> tuple[dict[str, Any], runtime.RunInfo]:
-    """Detect objects: ({detections, counts, annotated RGB array, ultralytics_ms}, run info)."""
-    pipe, info = runtime.load_model(SPEC, SPEC.checkpoint(checkpoint), Detector.load, progress)
-    result, info.speed_ms = pipe(image, conf=conf, iou=iou, classes=classes)
-    return result, info
+) -> Detections:
+    """Detect objects: boxes best first, counts per class, the annotated image, run info."""
+    pipe, info = _load(checkpoint, progress)
+    return detect(pipe, info, image, conf=conf, iou=iou, classes=classes)
 
 
 # helpers
@@ -69,12 +98,12 @@ def _table(detections: list[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def _details(result: dict[str, Any], run: runtime.RunInfo) -> dict[str, Any]:
+def _details(result: Detections) -> dict[str, Any]:
     """Run info plus what the detector itself timed (its preprocess / inference / NMS, in ms)."""
     return {
-        **run.as_dict(),
-        "objects": len(result["detections"]),
-        "ultralytics_ms": {k: round(v, 1) for k, v in result["ultralytics_ms"].items()},
+        **result.info.as_dict(),
+        "objects": len(result.detections),
+        "ultralytics_ms": {k: round(v, 1) for k, v in result.ultralytics_ms.items()},
     }
 
 
@@ -90,85 +119,69 @@ def _fps(times: list[float]) -> float | None:
     return (len(times) - 1) / (times[-1] - times[0])
 
 
-def _most_in_one_frame(frames: list[dict[str, int]]) -> dict[str, int]:
-    """Per class, the most objects seen in a single frame (no tracking: a fair count)."""
-    most: dict[str, int] = {}
-    for counts in frames:
-        for label, n in counts.items():
-            most[label] = max(most.get(label, 0), n)
-    return dict(sorted(most.items(), key=lambda kv: (-kv[1], kv[0])))
+# the handlers behind the tab (and its endpoints); `build_tab` wraps each in `ui.guarded`
 
 
-# the handlers behind the tab (and its endpoints)
+def on_image(
+    image: Image.Image,
+    conf: float,
+    iou: float,
+    classes: list[str] | None,
+    checkpoint: str,
+    progress: gr.Progress = gr.Progress(track_tqdm=True),
+) -> tuple[Any, pd.DataFrame, dict[str, int], dict[str, Any]]:
+    result = predict(image, conf, iou, classes, checkpoint, ui.reporter(progress))
+    return result.annotated, _table(result.detections), result.counts, _details(result)
 
 
-def detect_video(
+def after_image(checkpoint: str, selected: list[str] | None, details: dict[str, Any]):
+    """The headline above the image, and the loaded model's own class names in the filter."""
+    pipe, _ = _load(checkpoint)
+    line = _summary(details["objects"], details["speed_ms"], details["device"])
+    return f"**{line}**", gr.Dropdown(choices=pipe.class_names, value=selected or [])
+
+
+def on_frame(
+    frame: Image.Image,
+    conf: float,
+    iou: float,
+    classes: list[str] | None,
+    checkpoint: str,
+    times: list[float] | None,
+) -> tuple[Any, str, list[float]]:
+    """One webcam frame: its annotated copy, the speed line, this session's arrival times."""
+    result = predict(frame, conf, iou, classes, checkpoint)
+    times = [*(times or [])[-(FPS_WINDOW - 1) :], time.monotonic()]
+    fps = _fps(times)
+    rate = f"{fps:.1f} frames per second · " if fps else ""
+    line = _summary(len(result.detections), result.info.speed_ms, result.info.device)
+    return result.annotated, rate + line, times
+
+
+def on_video(
     path: str | None,
-    conf: float = DEFAULT_CONF,
-    iou: float = DEFAULT_IOU,
-    classes: list[str] | None = None,
-    checkpoint: str | None = None,
-    progress: gr.Progress | None = None,
+    conf: float,
+    iou: float,
+    classes: list[str] | None,
+    checkpoint: str,
+    progress: gr.Progress = gr.Progress(track_tqdm=True),
 ) -> tuple[str, str, dict[str, Any]]:
     """Annotate a video frame by frame: (video path, summary, run info)."""
-    capture, meta = video_io.open_video(path)
-    pipe, run = runtime.load_model(
-        SPEC, SPEC.checkpoint(checkpoint), Detector.load, ui.reporter(progress)
-    )
-    limit = MAX_VIDEO_FRAMES
-    total = min(limit, meta.frames) if meta.frames else limit  # for the progress bar
-    per_frame: list[dict[str, int]] = []
-    speed: dict[str, float] = {}
-    cut = False
-    start = time.perf_counter()
-    frames = video_io.read_frames(capture, limit + 1)  # one more: is there anything after?
-    with video_io.VideoWriter(meta.fps) as writer, contextlib.closing(frames):
-        for i, frame in enumerate(frames):
-            if i == limit:
-                cut = True
-                break
-            if progress is not None:
-                progress((i, total), desc=f"Frame {i + 1} of {total}", unit="frames")
-            result, stage_ms = pipe(frame, conf=conf, iou=iou, classes=classes)
-            for stage, ms in stage_ms.items():
-                speed[stage] = speed.get(stage, 0.0) + ms
-            per_frame.append(result["counts"])
-            writer.write(result["annotated"])
-    if not writer.frames:
-        raise BadInput("No frame of this video could be decoded.")
-    seconds = time.perf_counter() - start
-    run.speed_ms = {stage: ms / writer.frames for stage, ms in speed.items()}  # mean per frame
-    most = _most_in_one_frame(per_frame)
-    lines = [
-        f"Annotated {writer.frames} frames ({writer.frames / meta.fps:.1f} s at {meta.fps:.0f} "
-        f"fps) in {seconds:.1f} s: {writer.frames / seconds:.1f} frames per second on "
-        f"{run.device}. Most objects in one frame: "
-        + (", ".join(f"{label} {n}" for label, n in most.items()) or "none")
-        + "."
-    ]
-    if cut:
-        length = f"has {meta.frames} frames ({meta.seconds:.1f} s)" if meta.frames else "is longer"
-        lines.append(
-            f"The video {length}; only the first {writer.frames} were annotated (at most "
-            f"{limit}, so the demo stays responsive). Trim the video to see a later part."
-        )
-    info = {
-        **run.as_dict(),
-        "frames": writer.frames,
-        "frames_in_video": meta.frames or None,  # None: the file does not say
-        "frames_per_second": round(writer.frames / seconds, 2),
-        "codec": writer.codec.name,
-        "most_in_one_frame": most,
-    }
-    return str(writer.path), "\n\n".join(lines), info
+    source = video_io.open_video(path)  # an unreadable file is a message before any load
+    pipe, run = _load(checkpoint, ui.reporter(progress))
+    params = {"conf": conf, "iou": iou, "classes": classes}
+
+    def frame(rgb: np.ndarray) -> Detections:  # each frame times itself in a copy of the info
+        return detect(pipe, dataclasses.replace(run), rgb, **params)
+
+    return video.annotate(source, frame, run, progress, limit=MAX_VIDEO_FRAMES)
 
 
 # the tab
 
 
-def build_tab() -> None:
-    examples = assets.images()
-    ui.model_card(SPEC)
+def _settings() -> list[Any]:
+    """Confidence, IoU, the class filter and the checkpoint: shared by the three sub-tabs."""
     with gr.Row():
         conf = gr.Slider(0.0, 1.0, value=DEFAULT_CONF, step=0.01, label="Confidence threshold")
         iou = gr.Slider(0.05, 1.0, value=DEFAULT_IOU, step=0.05, label="IoU (overlap) threshold")
@@ -182,119 +195,88 @@ def build_tab() -> None:
             info="The model's class names; filled from the loaded model after the first run.",
         )
         checkpoint = ui.checkpoint_picker(SPEC)
-    settings = [conf, iou, classes, checkpoint]
+    return [conf, iou, classes, checkpoint]
 
-    with gr.Tabs():
-        with gr.Tab("Image"), gr.Row():
-            with gr.Column():
-                image = ui.ImageInput(
-                    type="pil",
-                    image_mode=None,
-                    label="Image",
-                    value=examples[0] if examples else None,
-                    sources=["upload", "webcam", "clipboard"],
-                )
-                button = gr.Button("Detect objects", variant="primary")
-                if examples:
-                    gr.Examples([[e] for e in examples], inputs=[image])
-            with gr.Column():
-                annotated = gr.Image(label="Detections", type="numpy", format="png")
-                headline = gr.Markdown()
-                counts = gr.JSON(label="Objects per class")
-                table = gr.Dataframe(
-                    headers=COLUMNS, label="Detections (box corners in pixels)", interactive=False
-                )
-        with gr.Tab("Webcam"), gr.Row():
-            webcam = ui.ImageInput(
-                type="pil", image_mode=None, label="Webcam", sources=["webcam"], streaming=True
+
+def _image_tab(settings: list[Any], info: gr.JSON) -> None:
+    examples = assets.images()
+    with gr.Tab("Image"), gr.Row():
+        with gr.Column():
+            image = ui.ImageInput(
+                type="pil",
+                image_mode=None,
+                label="Image",
+                value=examples[0] if examples else None,
+                sources=["upload", "webcam", "clipboard"],
             )
-            with gr.Column():
-                live = gr.Image(label="Live detections", type="numpy", format="jpeg")
-                live_stats = gr.Textbox(label="Speed", interactive=False)
-        with gr.Tab("Video"), gr.Row():
-            with gr.Column():
-                video_in = gr.Video(label="Video", sources=["upload"])
-                video_button = gr.Button("Detect objects in the video", variant="primary")
-                gr.Markdown(
-                    f"At most {MAX_VIDEO_FRAMES} frames are annotated; longer videos are cut."
-                )
-            with gr.Column():
-                video_out = gr.Video(label="Annotated video")
-                video_summary = gr.Markdown()
-    info = ui.run_info()
-
-    @ui.guarded(SPEC)
-    def handler(
-        image: Image.Image,
-        conf: float,
-        iou: float,
-        classes: list[str] | None,
-        checkpoint: str,
-        progress: gr.Progress = gr.Progress(track_tqdm=True),
-    ):
-        result, run = predict(image, conf, iou, classes, checkpoint, ui.reporter(progress))
-        rows = _table(result["detections"])
-        return result["annotated"], rows, result["counts"], _details(result, run)
-
-    @ui.guarded(SPEC)
-    def after_run(checkpoint: str, selected: list[str] | None, details: dict[str, Any]):
-        """The headline above the image, and the loaded model's own class names in the filter."""
-        pipe, _ = runtime.load_model(SPEC, SPEC.checkpoint(checkpoint), Detector.load)
-        line = _summary(details["objects"], details["speed_ms"], details["device"])
-        return f"**{line}**", gr.Dropdown(choices=pipe.class_names, value=selected or [])
-
-    @ui.guarded(SPEC)
-    def stream_handler(
-        frame: Image.Image,
-        conf: float,
-        iou: float,
-        classes: list[str] | None,
-        checkpoint: str,
-        times: list[float] | None,
-    ):
-        result, run = predict(frame, conf, iou, classes, checkpoint)
-        times = [*(times or [])[-(FPS_WINDOW - 1) :], time.monotonic()]
-        fps = _fps(times)
-        rate = f"{fps:.1f} frames per second · " if fps else ""
-        line = _summary(len(result["detections"]), run.speed_ms, run.device)
-        return result["annotated"], rate + line, times
-
-    @ui.guarded(SPEC)
-    def video_handler(
-        path: str,
-        conf: float,
-        iou: float,
-        classes: list[str] | None,
-        checkpoint: str,
-        progress: gr.Progress = gr.Progress(track_tqdm=True),
-    ):
-        return detect_video(path, conf, iou, classes, checkpoint, progress)
-
+            button = gr.Button("Detect objects", variant="primary")
+            if examples:
+                gr.Examples([[e] for e in examples], inputs=[image])
+        with gr.Column():
+            annotated = gr.Image(label="Detections", type="numpy", format="png")
+            headline = gr.Markdown()
+            counts = gr.JSON(label="Objects per class")
+            table = gr.Dataframe(
+                headers=COLUMNS, label="Detections (box corners in pixels)", interactive=False
+            )
+    guarded = ui.guarded(SPEC)
+    _, _, classes, checkpoint = settings
     outputs = [annotated, table, counts, info]
-    button.click(handler, [image, *settings], outputs, api_name=SPEC.key).success(
-        after_run, [checkpoint, classes, info], [headline, classes], api_visibility="private"
-    )
+    button.click(guarded(on_image), [image, *settings], outputs, api_name=SPEC.key).success(
+        guarded(after_image), [checkpoint, classes, info], [headline, classes],
+        api_visibility="private",
+    )  # fmt: skip
+
+
+def _webcam_tab(settings: list[Any]) -> None:
+    with gr.Tab("Webcam"), gr.Row():
+        webcam = ui.ImageInput(
+            type="pil", image_mode=None, label="Webcam", sources=["webcam"], streaming=True
+        )
+        with gr.Column():
+            live = gr.Image(label="Live detections", type="numpy", format="jpeg")
+            live_stats = gr.Textbox(label="Speed", interactive=False)
+            # The browser's stream protocol is not one gradio_client speaks (it has no
+            # "process_streaming" message), so API clients send frames one call at a time to
+            # the same handler, through this hidden button.
+            one_frame = gr.Button("Annotate one frame", visible=False)
+    handler = ui.guarded(SPEC)(on_frame)
     times = gr.State([])  # arrival times (s) of this session's last frames
+    inputs, outputs = [webcam, *settings, times], [live, live_stats, times]
     webcam.stream(
-        stream_handler,
-        [webcam, *settings, times],
-        [live, live_stats, times],
+        handler,
+        inputs,
+        outputs,
         api_visibility="private",
         stream_every=STREAM_EVERY,
         time_limit=STREAM_LIMIT,
     )
-    # The browser's stream protocol is not one gradio_client speaks (it has no "process_streaming"
-    # message), so API clients send frames one call at a time to the same handler.
-    one_frame = gr.Button("Annotate one frame", visible=False)
-    one_frame.click(
-        stream_handler,
-        [webcam, *settings, times],
-        [live, live_stats, times],
-        api_name=f"{SPEC.key}_stream",
-    )
-    video_button.click(
-        video_handler,
+    one_frame.click(handler, inputs, outputs, api_name=f"{SPEC.key}_stream")
+
+
+def _video_tab(settings: list[Any], info: gr.JSON) -> None:
+    with gr.Tab("Video"), gr.Row():
+        with gr.Column():
+            video_in = ui.VideoInput(label="Video", sources=["upload"])
+            button = gr.Button("Detect objects in the video", variant="primary")
+            gr.Markdown(f"At most {MAX_VIDEO_FRAMES} frames are annotated; longer videos are cut.")
+        with gr.Column():
+            video_out = gr.Video(label="Annotated video")
+            summary = gr.Markdown()
+    button.click(
+        ui.guarded(SPEC)(on_video),
         [video_in, *settings],
-        [video_out, video_summary, info],
+        [video_out, summary, info],
         api_name=f"{SPEC.key}_video",
     )
+
+
+def build_tab() -> None:
+    ui.model_card(SPEC)
+    settings = _settings()
+    tabs = gr.Column()  # filled below, once the run info they share (shown after them) exists
+    info = ui.run_info()
+    with tabs, gr.Tabs():
+        _image_tab(settings, info)
+        _webcam_tab(settings)
+        _video_tab(settings, info)
