@@ -72,7 +72,7 @@ def test_out_of_memory_during_inference(gallery_client, bert_copy, monkeypatch, 
     assert "smaller" in str(err.value) and "Traceback" not in str(err.value)
     photo = tmp_path / "photo.png"
     Image.new("RGB", (40, 30), (20, 120, 200)).save(photo)
-    label, _info = gallery_client.predict(handle_file(str(photo)), 3, "", api_name="/mobilenet_v2")
+    label, *_ = gallery_client.predict(handle_file(str(photo)), 3, "", api_name="/mobilenet_v2")
     assert len(label["confidences"]) == 3  # a tab of another model is unaffected meanwhile
     monkeypatch.setattr(FillMask, "forward", real_forward)  # memory is free again
     label, _info = _bert(gallery_client)

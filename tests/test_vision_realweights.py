@@ -2,9 +2,11 @@
 
 Weights come from ../shared/realweights (fetch.py, run once per session by the `realweight`
 fixture, which skips with the reason when they cannot be made): MobileNetV2 (Google's
-quantisation-aware-trained weights, dequantised into a Hugging Face folder) and Ultralytics'
-YOLOv8n, YOLO11n and YOLO26n int8 TFLite exports, run by LiteRT through the same
-`YOLO(path, task=...)` call as a `.pt`. Each tab reads its checkpoint from GALLERY_<KEY>_MODEL.
+quantisation-aware-trained weights, dequantised into a Hugging Face folder, and the uint8 TFLite
+file they came from, run by LiteRT as the tab's second engine) and Ultralytics' YOLOv8n, YOLO11n
+and YOLO26n int8 TFLite exports, run by LiteRT through the same `YOLO(path, task=...)` call as a
+`.pt`. Each tab reads its checkpoint from GALLERY_<KEY>_MODEL (the MobileNetV2 TFLite file from
+GALLERY_MOBILENET_V2_TFLITE).
 """
 
 from __future__ import annotations
@@ -15,12 +17,13 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from gradio_client import handle_file
 from PIL import Image
 
 from demos.core import registry, runtime
-from demos.core.errors import ModelUnavailable
+from demos.core.errors import GalleryError, ModelUnavailable
 from demos.media import images
-from demos.vision import mobilenet_v2
+from demos.vision import mobilenet_v2, tflite_classifier
 from demos.vision.yolo import pipeline as yolo_model
 from demos.vision.yolo import tab as yolo
 
@@ -38,6 +41,15 @@ def gallery_home(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("GALLERY_HOME", str(tmp_path_factory.mktemp("gallery-home")))
         yield
+
+
+@pytest.fixture
+def mobilenet_both(realweight, monkeypatch) -> Path:
+    """The MobileNetV2 tab on the real float checkpoint and the real int8 TFLite file."""
+    monkeypatch.setenv(mobilenet_v2.SPEC.env_var, str(realweight("mobilenet-v2")))
+    tflite = realweight("mobilenet-v2-tflite")
+    monkeypatch.setenv(tflite_classifier.ENV_VAR, str(tflite))
+    return tflite
 
 
 @pytest.fixture(params=YOLO_TFLITE)
@@ -98,6 +110,85 @@ def test_mobilenet_v2_calls_the_cat_an_egyptian_cat(realweight, media, monkeypat
     assert top["label"] == "Egyptian cat", result.predictions
     assert top["score"] > 0.8 and top["class_id"] == 286  # 1001 classes: 0 is background
     assert result.info.checkpoint == str(realweight("mobilenet-v2"))
+
+
+def test_litert_int8_also_calls_the_cat_an_egyptian_cat(mobilenet_both, media):
+    photo = Image.open(media("cat.bmp"))
+    floating = mobilenet_v2.predict(photo, top_k=5, engine="pytorch")
+    int8 = mobilenet_v2.predict(photo, top_k=5, engine="litert")
+    top = int8.predictions[0]
+    assert top["label"] == "Egyptian cat" and top["class_id"] == 286, int8.predictions
+    assert top["score"] > 0.8
+    assert floating.predictions[0]["label"] == top["label"], "the two engines agree"
+    info = int8.info_dict()
+    assert (info["engine"], info["dtype"], info["device"]) == ("litert", "uint8", "cpu")
+    assert info["checkpoint"] == str(mobilenet_both)
+    assert info["file_bytes"] == mobilenet_both.stat().st_size
+    assert int8.file_bytes < floating.file_bytes / 3, "uint8 weights: about a quarter the bytes"
+    # The same network: the int8 file stores batch norm folded into the convolutions.
+    assert abs(int8.info.params - floating.info.params) < 0.01 * floating.info.params
+    assert int8.separable == [] and len(floating.separable) == 17
+
+
+def test_the_default_engine_is_the_float_model(mobilenet_both, media):
+    result = mobilenet_v2.predict(Image.open(media("cat.bmp")), top_k=1)
+    assert (result.info.engine, result.info.dtype) == ("pytorch", "float32")
+
+
+def test_the_int8_input_is_quantised_as_the_file_says(mobilenet_both):
+    """Pixels scaled to [-1, 1], then q = x / scale + zero point with the input tensor's own
+    numbers (1/128 and 128 in Google's file): black 0, mid-grey 128, white 255 (clipped)."""
+    classifier = tflite_classifier.TFLiteClassifier.load(
+        mobilenet_v2.SPEC.checkpoint(), mobilenet_both, threads=1
+    )
+    assert (classifier.height, classifier.width) == (224, 224)
+    assert (classifier.in_scale, classifier.in_zero) == (1 / 128, 128)
+    for grey, expected in ((0, 0), (127.5, 128), (255, 255)):
+        batch = classifier.preprocess(Image.new("RGB", (300, 200), (round(grey),) * 3))
+        assert batch.shape == (1, 224, 224, 3) and batch.dtype == np.uint8
+        assert abs(int(batch.mean().round()) - expected) <= 1, (grey, batch.mean())
+
+
+def test_both_engines_fill_the_table(mobilenet_both, media):
+    photo = Image.open(media("cat.bmp"))
+    label, info, table, chart, measured = mobilenet_v2.on_image(photo, 3, "", "litert", True)
+    assert next(iter(label)) == "Egyptian cat" and info["engine"] == "litert"
+    assert list(table["Engine"]) == [e.label for e in reversed(mobilenet_v2.SPEC.engines)]
+    assert all(top.startswith("Egyptian cat") for top in table["Top-1"])
+    sizes = dict(zip(table["Precision"], table["File (MB)"], strict=True))
+    assert sizes["uint8"] == round(mobilenet_both.stat().st_size / 1e6, 2)
+    assert sizes["uint8"] < sizes["float32"] / 3
+    assert chart is not None, "the PyTorch model ran: its depthwise blocks are drawn"
+    # A later single-engine run keeps the other engine's row (the session's table).
+    _, _, table, _, _ = mobilenet_v2.on_image(photo, 3, "", "pytorch", False, measured)
+    assert len(table) == 2
+
+
+def test_switching_engine_through_the_api(gallery_client, mobilenet_both, media):
+    cat = handle_file(str(media("cat.bmp")))
+    label, info, table, _chart = gallery_client.predict(
+        cat, 3, "", "litert", api_name="/mobilenet_v2"
+    )
+    assert label["label"] == "Egyptian cat" and info["engine"] == "litert"
+    assert info["file_bytes"] == mobilenet_both.stat().st_size
+    assert [row[0] for row in table["data"]] == ["LiteRT int8 (TFLite)"]
+    label, info, table, chart = gallery_client.predict(cat, 3, "", api_name="/mobilenet_v2")
+    assert label["label"] == "Egyptian cat" and info["engine"] == "pytorch" and chart
+    label, info, table, _chart = gallery_client.predict(
+        cat, 3, "", "", True, api_name="/mobilenet_v2"
+    )
+    assert info["engine"] == "pytorch" and len(table["data"]) == 2
+
+
+def test_the_litert_engine_refuses_a_label_map_that_does_not_fit(tiny_env, realweight, monkeypatch):
+    """The tiny checkpoint has 6 labels; Google's int8 file has 1001 classes: a message."""
+    monkeypatch.setenv(tflite_classifier.ENV_VAR, str(realweight("mobilenet-v2-tflite")))
+    with pytest.raises(ModelUnavailable, match="1001 classes but the checkpoint's label map has 6"):
+        mobilenet_v2.predict(Image.new("RGB", (40, 30)), top_k=1, engine="litert")
+    with pytest.raises(GalleryError, match=r"1\.0 · 224 px only"):
+        mobilenet_v2.predict(
+            Image.new("RGB", (40, 30)), 1, "google/mobilenet_v2_0.35_96", engine="litert"
+        )
 
 
 # YOLO on Ultralytics' TFLite exports

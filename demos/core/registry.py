@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from demos.core.spec import (
     FAMILIES,
+    PYTORCH,
     Checkpoint,
     DemoSpec,
     Engine,
@@ -193,6 +194,17 @@ _SPECS: tuple[DemoSpec, ...] = (
             Checkpoint(id="google/mobilenet_v2_0.35_96", label="0.35 · 96 px · 1.7M"),
             Checkpoint(id="google/mobilenet_v2_0.75_160", label="0.75 · 160 px · 2.6M"),
             Checkpoint(id="google/mobilenet_v2_1.4_224", label="1.4 · 224 px · 6.1M"),
+        ),
+        # The float model answers by default; Google's uint8 TFLite release (LiteRT, always on
+        # the CPU) is the phone's form of the same network, there to be compared.
+        engines=(
+            PYTORCH,
+            Engine(
+                key="litert",
+                label="LiteRT int8 (TFLite)",
+                precision=(("cuda", "uint8"), ("mps", "uint8"), ("cpu", "uint8")),
+                package="ai_edge_litert",
+            ),
         ),
     ),
     DemoSpec(

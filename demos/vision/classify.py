@@ -2,7 +2,9 @@
 
 Labels come from the checkpoint's own label map (`config.id2label`), never from a separate list:
 Google's TF-ported MobileNetV2 has 1001 classes with "background" at index 0, so a plain
-1000-class ImageNet list would be off by one.
+1000-class ImageNet list would be off by one. Every answer also says what the model weighs on
+disk (`file_bytes`: the weight files it was loaded from), beside the parameter count in its run
+info, so a compare tab can chart size and speed from the models that just ran.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from demos.core import runtime, ui
 from demos.core.pipeline import Pipeline, Result
 from demos.core.registry import Checkpoint, DemoSpec
 from demos.media import images
+from demos.vision.footprint import size_on_disk, weight_files
 
 DEFAULT_TOP_K = 5
 
@@ -40,9 +43,15 @@ def top_labels(logits: torch.Tensor, id2label: dict[int, str], top_k: int) -> li
 
 @dataclasses.dataclass(kw_only=True)
 class Classification(Result):
-    """A classifier's answer: the top-k labels, best first, as [{label, score, class_id}]."""
+    """A classifier's answer: the top-k labels, best first, as [{label, score, class_id}], and
+    the size of the weight files that ran (bytes; None when not known)."""
 
     predictions: list[dict[str, Any]]
+    file_bytes: int | None = None
+
+    def info_dict(self) -> dict[str, Any]:
+        """The run info as the tab and the API show it, with the weight files' size added."""
+        return {**self.info.as_dict(), "file_bytes": self.file_bytes}
 
 
 class ImageClassifier(Pipeline[Image.Image, list[dict[str, Any]]]):
@@ -50,10 +59,11 @@ class ImageClassifier(Pipeline[Image.Image, list[dict[str, Any]]]):
 
     model_kwargs: dict[str, Any] = {}  # noqa: RUF012  (extra from_pretrained arguments)
 
-    def __init__(self, *, processor: Any, **kwargs: Any) -> None:
+    def __init__(self, *, processor: Any, file_bytes: int | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.processor = processor
         self.id2label = {int(k): v for k, v in self.model.config.id2label.items()}
+        self.file_bytes = file_bytes  # the checkpoint's weight files on disk
 
     @classmethod
     def load(cls, checkpoint: Checkpoint, device: torch.device, dtype: torch.dtype) -> Any:
@@ -65,7 +75,14 @@ class ImageClassifier(Pipeline[Image.Image, list[dict[str, Any]]]):
         model = AutoModelForImageClassification.from_pretrained(
             checkpoint.id, dtype=dtype, **cls.model_kwargs, **kwargs
         )
-        return cls(model=model.to(device), processor=processor, device=device, dtype=dtype)
+        on_disk = size_on_disk(weight_files(checkpoint.id, checkpoint.revision))
+        return cls(
+            model=model.to(device),
+            processor=processor,
+            file_bytes=on_disk,
+            device=device,
+            dtype=dtype,
+        )
 
     def preprocess(self, inputs: Any, **params: Any) -> dict[str, Any]:
         image = images.to_rgb(inputs)
@@ -94,7 +111,7 @@ def classify(
     """Run `spec`'s classifier on `image`: its top-k labels and the run info."""
     pipe, info = runtime.load_model(spec, spec.checkpoint(checkpoint), pipeline_cls.load, progress)
     predictions, info.speed_ms = pipe(image, top_k=top_k)
-    return Classification(predictions=predictions, info=info)
+    return Classification(predictions=predictions, info=info, file_bytes=pipe.file_bytes)
 
 
 def image_input(examples: list[str]) -> tuple[gr.Image, gr.Slider]:
@@ -108,32 +125,3 @@ def image_input(examples: list[str]) -> tuple[gr.Image, gr.Slider]:
         sources=["upload", "webcam", "clipboard"],
     )
     return image, gr.Slider(1, 10, value=DEFAULT_TOP_K, step=1, label="Top k")
-
-
-def build_tab(spec: DemoSpec, examples: list[str]) -> None:
-    """A plain classification tab (MobileNetV2): top-k labels with scores, endpoint `/<key>`."""
-    ui.model_card(spec)
-    with gr.Row():
-        with gr.Column():
-            image, top_k = image_input(examples)
-            checkpoint = ui.checkpoint_picker(spec)
-            button = gr.Button("Classify", variant="primary")
-        with gr.Column():
-            label = gr.Label(num_top_classes=10, label="Top labels")
-            info = ui.run_info()
-    if examples:
-        gr.Examples([[e] for e in examples], inputs=[image])
-
-    @ui.guarded(spec)
-    def handler(
-        image: Image.Image,
-        top_k: float,
-        checkpoint: str,
-        progress: gr.Progress = gr.Progress(track_tqdm=True),
-    ):
-        result = classify(
-            spec, ImageClassifier, image, int(top_k), checkpoint, ui.reporter(progress)
-        )
-        return ui.to_label(result.predictions), result.info.as_dict()
-
-    button.click(handler, [image, top_k, checkpoint], [label, info], api_name=spec.key)
