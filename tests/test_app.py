@@ -86,7 +86,7 @@ def test_fill_mask_endpoints(client, tiny_checkpoints):
             for i in range(len(tokenizer))
             if i not in tokenizer.all_special_ids
         }
-        label, info = client.predict(text, 5, "", api_name=endpoint)
+        label, info, *_ = client.predict(text, 5, "", api_name=endpoint)
         assert set(_check_top_k(label, 5)) <= vocabulary
         assert info["device"] == "cpu" and info["speed_ms"]["inference"] > 0
         assert info["checkpoint"] == str(tiny_checkpoints[endpoint[1:]])

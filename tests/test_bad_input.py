@@ -223,7 +223,7 @@ def test_bad_input_gets_a_result_or_a_clear_message(
     if not answered:
         assert text.strip(), "an empty error message"
         assert not any(marker in text for marker in UNHELPFUL), text
-    label, _info = gallery_client.predict(*NORMAL[1], api_name=NORMAL[0])
+    label, *_ = gallery_client.predict(*NORMAL[1], api_name=NORMAL[0])
     assert len(label["confidences"]) == 3  # the server still serves
 
 

@@ -30,7 +30,7 @@ def _bert(client):
 
 
 def _others_still_work(client):
-    label, info = client.predict("the capital of france is <mask>.", 3, "", api_name="/roberta")
+    label, info, *_ = client.predict("the capital of france is <mask>.", 3, "", api_name="/roberta")
     assert len(label["confidences"]) == 3 and info["demo"] == "roberta"
 
 
@@ -43,7 +43,7 @@ def test_damaged_weights(gallery_client, bert_copy):
     assert str(bert_copy) in str(err.value) and "GALLERY_BERT_MODEL" in str(err.value)
     _others_still_work(gallery_client)
     weights.write_bytes(good)  # the user downloads it again
-    label, info = _bert(gallery_client)
+    label, info, *_ = _bert(gallery_client)
     assert len(label["confidences"]) == 3 and info["loaded_now"]
 
 
@@ -56,7 +56,7 @@ def test_missing_file(gallery_client, bert_copy):
     assert str(bert_copy) in str(err.value)
     _others_still_work(gallery_client)
     config.write_bytes(saved)
-    label, _info = _bert(gallery_client)
+    label, *_ = _bert(gallery_client)
     assert len(label["confidences"]) == 3
 
 
@@ -75,5 +75,5 @@ def test_out_of_memory_during_inference(gallery_client, bert_copy, monkeypatch, 
     label, *_ = gallery_client.predict(handle_file(str(photo)), 3, "", api_name="/mobilenet_v2")
     assert len(label["confidences"]) == 3  # a tab of another model is unaffected meanwhile
     monkeypatch.setattr(FillMask, "forward", real_forward)  # memory is free again
-    label, _info = _bert(gallery_client)
+    label, *_ = _bert(gallery_client)
     assert len(label["confidences"]) == 3
