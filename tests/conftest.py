@@ -72,8 +72,12 @@ def gallery_client():
     from gradio_client import Client
 
     import app
+    from demos.core import display
 
-    app.demo.queue().launch(prevent_thread_lock=True, server_port=None, quiet=True)
+    # The page's CSS (projector mode, run lines) is a launch setting in Gradio 6, as in app.py.
+    app.demo.queue().launch(
+        prevent_thread_lock=True, server_port=None, quiet=True, css=display.CSS
+    )
     try:
         yield Client(app.demo.local_url, verbose=False)
     finally:

@@ -1,13 +1,16 @@
-"""A real browser: Debian's Chromium, driven by Playwright, visits every tab and runs an example.
+"""A real browser: Debian's Chromium, driven by Playwright, visits every tab, runs its first
+example, checks that the tab's demonstration is on screen, and takes a screenshot of it in normal
+and in projector mode (1366x900, a classroom laptop).
 
-Tiny models stand behind every tab (GALLERY_<KEY>_MODEL). Screenshots of each tab after its run
-go to a temp dir (printed on failure). Skips when Chromium or Playwright is absent.
+Tiny models stand behind every tab (GALLERY_<KEY>_MODEL). Screenshots go to
+`$GALLERY_SCREENSHOTS` when set (to look at them), else to the test's temp dir. Skips when
+Chromium or Playwright is absent.
 """
 
 from __future__ import annotations
 
+import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -29,8 +32,24 @@ COMPARED = {
     "vision": compare_vision.CLASSIFIERS + compare_vision.DETECTORS,
     "speech": compare_speech.RECOGNISERS,
 }
-# What shows that a tab ran: its run-info panel lists the stages it timed.
-DONE_TEXT = "inference"
+VIEWPORT = {"width": 1366, "height": 900}
+RAN = re.compile(r"\d ms")  # the run line ("cpu · pytorch float32 · 27 ms") says a tab ran
+
+# What each tab's demonstration puts on screen once its first example ran: the labels of the
+# components that show the slide's claim (each must be visible and, for pictures, drawn).
+SHOWN: dict[str, list[str]] = {
+    "bert": ["Both sides", "Left context only", "Attention of the mask position"],
+    "roberta": ["Both sides", "Left context only", "Attention of the mask position"],
+    "elmo": ["Cosine similarity per layer", "Nearest other occurrence, per layer"],
+    "transformer_xl": ["Continuation"],
+    "gpt": [],  # a chat: the answer bubble is checked instead
+    "mobilenet_v2": ["Top labels", "Weights per depthwise block"],
+    "vit": ["Top labels", "The image cut into patches", "Attention rollout"],
+    "yolo": ["Detections"],
+    "whisper": ["Transcript"],
+    "wav2vec2": ["Transcript"],
+    "deepspeech": ["Transcript"],
+}
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +71,15 @@ def browser():
 
 
 @pytest.fixture
-def page(browser, gallery_client, tiny_env, tmp_path):
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+def shots(tmp_path) -> Path:
+    folder = Path(os.environ.get("GALLERY_SCREENSHOTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture
+def page(browser, gallery_client, tiny_env):
+    page = browser.new_page(viewport=VIEWPORT)
     page.goto(gallery_client.src)
     page.get_by_role("tab", name="Overview", exact=True).wait_for()
     yield page
@@ -74,33 +100,73 @@ def _run_first_example(panel) -> None:
     run.click()
 
 
+def _projector(page, on: bool) -> None:
+    box = page.get_by_label("Projector mode: large type, high contrast")
+    if box.is_checked() != on:
+        box.click()
+    page.wait_for_function(
+        "on => document.body.classList.contains('projector') === on", arg=on, timeout=5_000
+    )
+
+
+def _shown(panel, label: str) -> None:
+    """The component labelled `label` is visible, and a picture in it is drawn."""
+    target = panel.get_by_text(label).first
+    target.wait_for(timeout=30_000)
+    block = panel.locator(".block", has=panel.get_by_text(label)).last
+    images = block.locator("img")
+    if images.count():
+        assert images.first.evaluate("img => img.complete && img.naturalWidth > 0"), label
+
+
 @pytest.mark.parametrize("key", list(registry.REGISTRY))
-def test_every_tab_runs_its_first_example(page, key, tmp_path):
+def test_every_tab_shows_its_demonstration_in_both_modes(page, key, shots):
     spec = registry.get(key)
     _open(page, FAMILY_TITLES[spec.family], spec.title)
     model_panel = page.locator("[role=tabpanel]:visible").nth(1)  # inside the family's panel
     assert spec.card.known_for[:40] in model_panel.inner_text()
     panel = page.locator("[role=tabpanel]:visible").last
     _run_first_example(panel)
-    # A chat answers in a bot bubble; every other tab fills its run-info panel.
+    # A chat answers in a bot bubble; every other tab fills its one-line run info.
     answer = model_panel.locator("[data-testid=bot]")
-    done = answer if key == "gpt" else model_panel.get_by_text(DONE_TEXT)
+    done = answer if key == "gpt" else model_panel.locator(".run-line").get_by_text(RAN)
     try:
         done.first.wait_for(timeout=120_000)
+        for label in SHOWN[key]:
+            _shown(model_panel, label)
     finally:
-        page.screenshot(path=str(tmp_path / f"{key}.png"), full_page=True)
+        page.screenshot(path=str(shots / f"{key}.png"), full_page=True)
     assert "Error" not in model_panel.inner_text()
+    _projector(page, True)
+    assert "projector=1" in page.url
+    size = model_panel.locator(".prose").first.evaluate(
+        "e => parseFloat(getComputedStyle(e).fontSize)"
+    )
+    assert size >= 20, f"projector mode should set large type, got {size}px"
+    page.screenshot(path=str(shots / f"{key}-projector.png"), full_page=True)
+    _projector(page, False)
+    assert "projector=1" not in page.url
 
 
-def test_overview_cards_open_their_tab(page, tmp_path):
-    page.screenshot(path=str(tmp_path / "overview.png"), full_page=True)
+def test_projector_mode_is_remembered_in_the_address(browser, gallery_client, tiny_env, shots):
+    page = browser.new_page(viewport=VIEWPORT)
+    page.goto(gallery_client.src + "?projector=1")
+    page.wait_for_function("() => document.body.classList.contains('projector')", timeout=30_000)
+    assert page.get_by_label("Projector mode: large type, high contrast").is_checked()
+    page.screenshot(path=str(shots / "overview-projector.png"), full_page=True)
+    page.close()
+
+
+def test_overview_cards_open_their_tab_and_say_what_is_kept(page, shots):
+    page.screenshot(path=str(shots / "overview.png"), full_page=True)
     for spec in registry.REGISTRY.values():
         assert page.get_by_text(spec.card.known_for[:40]).first.is_visible()
+    assert page.get_by_text("What this gallery keeps").is_visible()
     page.get_by_role("button", name="Open Vision Transformer →", exact=True).click()
     page.get_by_role("tab", name="Vision Transformer", selected=True).wait_for(timeout=10_000)
 
 
-def test_compare_tabs_fill_every_column(page, tmp_path):
+def test_compare_tabs_fill_every_column(page, shots):
     for family in ("language", "vision", "speech"):
         columns = len(compare.present(COMPARED[family]))
         panel = _open(page, FAMILY_TITLES[family], "Compare")
@@ -108,9 +174,5 @@ def test_compare_tabs_fill_every_column(page, tmp_path):
         timings = panel.get_by_text(re.compile(r"inference \d+ ms"))  # one footer per column
         timings.nth(columns - 1).wait_for(timeout=60_000)
         assert timings.count() == columns
-        page.screenshot(path=str(tmp_path / f"compare_{family}.png"), full_page=True)
+        page.screenshot(path=str(shots / f"compare_{family}.png"), full_page=True)
         assert "Error" not in panel.inner_text()
-
-
-def test_screenshots_are_images(tmp_path):
-    assert shutil.which(CHROMIUM) or Path(CHROMIUM).exists()

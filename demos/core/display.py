@@ -15,7 +15,7 @@ CSS = """
 .overview-card h3 { font-size: 1.5rem; margin-bottom: 0.2rem; }
 .run-line p { font-size: 1.05rem; font-variant-numeric: tabular-nums; margin: 0.2rem 0; }
 .caption p { font-size: 0.95rem; opacity: 0.85; }
-body.projector {
+body.projector, body.projector gradio-app, body.projector .gradio-container {
   --body-text-size: 22px; --text-sm: 18px; --text-md: 22px; --text-lg: 26px; --text-xl: 32px;
   --text-xxl: 40px; --block-label-text-size: 20px; --block-title-text-size: 22px;
   --input-text-size: 22px; --button-large-text-size: 22px; --button-small-text-size: 18px;
@@ -26,12 +26,15 @@ body.projector {
   --button-primary-text-color: #fff;
 }
 body.projector .gradio-container { max-width: 100% !important; }
-body.projector .prose, body.projector .prose * { font-size: 22px; color: #000; }
-body.projector .prose h1 { font-size: 40px; } body.projector .prose h2 { font-size: 32px; }
-body.projector .prose h3 { font-size: 28px; }
-body.projector .run-line p { font-size: 24px; font-weight: 600; }
-body.projector .caption p { font-size: 20px; opacity: 1; }
-body.projector img { image-rendering: auto; }
+body.projector .prose, body.projector .prose * { font-size: 22px !important; color: #000; }
+body.projector .prose h1 { font-size: 40px !important; }
+body.projector .prose h2 { font-size: 32px !important; }
+body.projector .prose h3 { font-size: 28px !important; }
+body.projector .run-line p { font-size: 24px !important; font-weight: 600; }
+body.projector .caption p { font-size: 20px !important; opacity: 1; }
+body.projector label, body.projector span[data-testid=block-info] { font-size: 20px; }
+body.projector button[role=tab] { font-size: 22px !important; font-weight: 600; }
+body.projector .label-wrap span { font-size: 20px !important; }
 """
 
 # In the browser only: read `?projector=1` at load; write it back (and the body class) on change.
