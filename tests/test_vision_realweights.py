@@ -5,7 +5,9 @@ fixture, which skips with the reason when they cannot be made): MobileNetV2 (Goo
 quantisation-aware-trained weights, dequantised into a Hugging Face folder, and the uint8 TFLite
 file they came from, run by LiteRT as the tab's second engine) and Ultralytics' YOLOv8n, YOLO11n
 and YOLO26n int8 TFLite exports, run by LiteRT through the same `YOLO(path, task=...)` call as a
-`.pt`. Each tab reads its checkpoint from GALLERY_<KEY>_MODEL (the MobileNetV2 TFLite file from
+`.pt`; the YOLO26n export is also rebuilt as a `.pt` checkpoint (`tests.yolo_tiny.from_tflite`),
+so that the tab's two engines, PyTorch and ONNX Runtime, run trained weights. Each tab reads its
+checkpoint from GALLERY_<KEY>_MODEL (the MobileNetV2 TFLite file from
 GALLERY_MOBILENET_V2_TFLITE).
 """
 
@@ -20,10 +22,11 @@ import torch
 from gradio_client import handle_file
 from PIL import Image
 
-from demos.core import registry, runtime
+from demos.core import registry
 from demos.core.errors import GalleryError, ModelUnavailable
 from demos.media import images
 from demos.vision import mobilenet_v2, tflite_classifier
+from demos.vision.yolo import draw as yolo_draw
 from demos.vision.yolo import pipeline as yolo_model
 from demos.vision.yolo import tab as yolo
 
@@ -58,6 +61,22 @@ def tflite(request, realweight, monkeypatch) -> Path:
     path = realweight(request.param)
     monkeypatch.setenv(YOLO_SPEC.env_var, str(path))
     return path
+
+
+@pytest.fixture(scope="module")
+def yolo26n_checkpoint(realweight, tmp_path_factory) -> Path:
+    """The trained YOLO26n as a PyTorch `.pt`, rebuilt from its TFLite export (about 10 s)."""
+    from tests import yolo_tiny
+
+    folder = tmp_path_factory.mktemp("yolo26n")
+    return yolo_tiny.from_tflite(realweight("yolo26n-tflite"), folder / "yolo26n.pt")
+
+
+@pytest.fixture
+def yolo26n_pt(yolo26n_checkpoint, monkeypatch) -> Path:
+    """The YOLO tab pointed at that checkpoint."""
+    monkeypatch.setenv(YOLO_SPEC.env_var, str(yolo26n_checkpoint))
+    return yolo26n_checkpoint
 
 
 # helpers
@@ -242,15 +261,61 @@ def test_yolo_colours_stay_rgb_in_and_out(tflite, media, name):
     assert np.array_equal(result.annotated[~drawn], rgb[~drawn])
     assert not np.array_equal(result.annotated[drawn], rgb[drawn]), "boxes were drawn"
 
-    detector, _ = runtime.load_model(YOLO_SPEC, YOLO_SPEC.checkpoint(), yolo_model.Detector.load)
+    detector, _ = yolo.load_detector(None)
     as_is, swapped = _fed_pixels(detector, photo)
     assert as_is < 0.01 and swapped > 5 * as_is, (as_is, swapped)
 
 
 def test_yolo_reads_the_exports_own_class_names(tflite):
-    detector, _ = runtime.load_model(YOLO_SPEC, YOLO_SPEC.checkpoint(), yolo_model.Detector.load)
+    detector, info = yolo.load_detector(None, "pytorch")  # an export runs on its own runtime
     assert detector.format == "tflite"
     assert detector.class_names == list(yolo_model.COCO_NAMES)
+    assert (info.engine, info.dtype) == ("litert", "int8"), "what runs it, as its metadata says"
+
+
+# YOLO26n as a PyTorch checkpoint: both engines on trained weights
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("bus.jpg", {"person": 4, "bus": 1}), ("zidane.jpg", {"person": 2, "tie": 1})],
+)
+def test_both_engines_find_the_same_boxes(yolo26n_pt, name, expected):
+    """PyTorch and ONNX Runtime (the checkpoint's cached export) on ultralytics' own photos:
+    what the official YOLO26n finds, the same classes, boxes within a pixel."""
+    photo = Image.open(yolo.examples()[yolo.ULTRALYTICS_EXAMPLES.index(name)])
+    torch_run = yolo.predict(photo, engine="pytorch")
+    onnx_run = yolo.predict(photo)  # the fastest here: ONNX Runtime
+    assert (torch_run.info.engine, onnx_run.info.engine) == ("pytorch", "onnxruntime")
+    assert torch_run.counts == onnx_run.counts == expected, (torch_run.counts, onnx_run.counts)
+    for a, b in zip(torch_run.detections, onnx_run.detections, strict=True):
+        assert a["label"] == b["label"] and abs(a["score"] - b["score"]) < 0.01, (a, b)
+        assert max(abs(u - v) for u, v in zip(a["box"], b["box"], strict=True)) < 1.0, (a, b)
+    assert min(d["score"] for d in onnx_run.detections) > 0.25
+
+
+def test_the_legend_names_the_boxes_in_their_colours(yolo26n_pt):
+    """One pass, many boxes: the legend's classes and counts are the detections', each in the
+    colour its boxes are drawn in, under the forward pass's time and box count."""
+    photo = Image.open(yolo.examples()[0])  # bus.jpg: four people and a bus
+    result = yolo.predict(photo)
+    assert "· 5 boxes" in result.legend and "1 forward pass" in result.legend
+    for label, n in result.counts.items():
+        ids = {d["class_id"] for d in result.detections if d["label"] == label}
+        (class_id,) = ids
+        colour = yolo_draw.hex_colour(class_id)
+        assert f'data-label="{label}" data-count="{n}" data-colour="{colour}"' in result.legend
+        for d in result.detections:
+            if d["label"] == label:  # its outline, half way along a side, is in that colour
+                x1, y1, x2, y2 = (round(v) for v in d["box"])
+                ym, xm = (y1 + y2) // 2, (x1 + x2) // 2
+                sides = [
+                    result.annotated[ym, max(x1 - 1, 0) : x1 + 5],  # left
+                    result.annotated[ym, max(x2 - 5, 0) : x2 + 1],  # right
+                    result.annotated[max(y2 - 5, 0) : y2 + 1, xm],  # bottom
+                ]
+                assert any((s == yolo_draw.colour(class_id)).all(-1).any() for s in sides), d
+    assert min(yolo.predict(photo).draw_ms for _ in range(3)) < 150, "drawn in under 150 ms"
 
 
 # files the YOLO tab cannot use

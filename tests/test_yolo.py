@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import functools
 import http.server
+import importlib.util
 import os
+import re
+import shutil
 import socket
 import threading
 from pathlib import Path
@@ -20,17 +23,19 @@ import pytest
 from gradio_client import handle_file
 from PIL import Image
 
-from demos.core import registry, runtime
+from demos.core import registry, runtime, ui
 from demos.core.errors import BadInput, ModelUnavailable
 from demos.core.registry import Checkpoint
 from demos.media import assets
 from demos.vision.yolo import draw as yolo_draw
+from demos.vision.yolo import engines as yolo_engines
 from demos.vision.yolo import pipeline as yolo_model
 from demos.vision.yolo import tab as yolo
 from demos.vision.yolo import weights as yolo_weights
 from tests import yolo_tiny
 
 SPEC = registry.get("yolo")
+ULTRALYTICS_ASSETS = Path(importlib.util.find_spec("ultralytics").origin).parent / "assets"
 LOW = 0.001  # confidence threshold at which the random model reports boxes
 LOOPBACK = ("127.0.0.1", "::1", "localhost", None)
 RED = (255, 0, 0)
@@ -107,7 +112,7 @@ def _check_table(table: dict, size: tuple[int, int]) -> list[list]:
 
 def test_image_endpoint_returns_boxes_table_counts_and_timings(client, tiny_env):
     cat = assets.images()[0]
-    annotated, table, counts, info = client.predict(
+    annotated, table, counts, info, key = client.predict(
         handle_file(cat), LOW, 0.7, [], "", api_name="/yolo"
     )
     size = Image.open(cat).size
@@ -121,16 +126,18 @@ def test_image_endpoint_returns_boxes_table_counts_and_timings(client, tiny_env)
     assert (out != np.asarray(Image.open(cat).convert("RGB"))).any(), "boxes were drawn"
     assert info["checkpoint"] == str(tiny_env) and info["device"] == "cpu"
     assert info["speed_ms"]["inference"] > 0 and "inference" in info["ultralytics_ms"]
+    assert info["engine"] == "onnxruntime" and info["dtype"] == "float32", "fastest on a CPU"
+    assert f"· {len(rows)} boxes" in key and "1 forward pass" in key
 
-    _, table, counts, info = client.predict(handle_file(cat), 0.9, 0.7, [], "", api_name="/yolo")
+    _, table, counts, info, _ = client.predict(handle_file(cat), 0.9, 0.7, [], "", api_name="/yolo")
     assert all(row[1] >= 0.9 for row in table["data"]) and len(table["data"]) <= len(rows)
 
 
 def test_class_filter_keeps_only_the_chosen_classes(client):
     cat = handle_file(assets.images()[0])
-    _, table, _, _ = client.predict(cat, LOW, 0.7, [], "", api_name="/yolo")
+    _, table, _, _, _ = client.predict(cat, LOW, 0.7, [], "", api_name="/yolo")
     first = table["data"][0][0]
-    _, kept, counts, _ = client.predict(cat, LOW, 0.7, [first.upper()], "", api_name="/yolo")
+    _, kept, counts, _, _ = client.predict(cat, LOW, 0.7, [first.upper()], "", api_name="/yolo")
     assert set(counts) == {first}
     # The filter applies before the 300 best boxes are picked: those boxes stay, more may come.
     before = {tuple(row) for row in table["data"] if row[0] == first}
@@ -143,9 +150,10 @@ def test_a_red_image_comes_back_red(client, tmp_path):
     """Gradio gives RGB, ultralytics reads BGR: a swap would turn red into blue."""
     red = np.zeros((150, 200, 3), np.uint8)
     red[:] = RED
-    annotated, table, counts, _ = client.predict(
+    annotated, table, counts, _, key = client.predict(
         handle_file(_save(tmp_path, red)), 0.99, 0.7, [], "", api_name="/yolo"
     )
+    assert "· 0 boxes" in key and "No object" in key
     assert table["data"] == [] and counts == {}
     assert (np.asarray(Image.open(annotated).convert("RGB")) == RED).all()
 
@@ -159,19 +167,17 @@ def test_the_detector_is_given_bgr_and_boxes_leave_other_pixels_alone(tiny_env):
     assert drawn.shape == red.shape and (red == RED).all(), "drawn on a copy"
     assert (drawn[:, :50] == RED).all() and (drawn[105:] == RED).all()
     assert (drawn[60:101, 60] != RED).any(), "the box's edge"
-    detector, _ = runtime.load_model(SPEC, SPEC.checkpoint(), yolo_model.Detector.load)
+    detector, _ = yolo.load_detector(None)
     batch = detector.preprocess(Image.fromarray(red))
     assert (batch["bgr"][..., 2] == 255).all() and (batch["bgr"][..., 0] == 0).all()
     result = yolo.predict(Image.fromarray(red), conf=0.99)
     assert result.detections == [] and (result.annotated == RED).all()
 
 
-@pytest.mark.parametrize("name", ["bus.jpg", "zidane.jpg"])
-def test_real_photos_run_through_the_endpoint(client, shared_dir, name):
-    photo = shared_dir / "media" / name
-    if not photo.is_file():
-        pytest.skip(f"{photo} is absent")
-    annotated, table, counts, info = client.predict(
+@pytest.mark.parametrize("name", yolo.ULTRALYTICS_EXAMPLES)
+def test_real_photos_run_through_the_endpoint(client, name):
+    photo = ULTRALYTICS_ASSETS / name  # shipped inside ultralytics' package, read from there
+    annotated, table, counts, info, _ = client.predict(
         handle_file(str(photo)), LOW, 0.7, [], "", api_name="/yolo"
     )
     size = Image.open(photo).size
@@ -193,6 +199,10 @@ def test_webcam_frames_are_annotated_and_frames_per_second_reported(client, tmp_
     assert "frames per second" in stats[-1]
     fps = float(stats[-1].split(" frames per second")[0])
     assert fps > 0
+    # the engine that ran, and how many frames per second it alone could detect and draw
+    assert all("on cpu, ONNX Runtime" in text and "per second)" in text for text in stats)
+    _, text = client.predict(frame, LOW, 0.7, [], "", "pytorch", api_name="/yolo_stream")
+    assert "on cpu, PyTorch" in text
 
 
 def _video(path: Path, frames: int, size=(160, 120)) -> str:
@@ -230,6 +240,7 @@ def test_a_video_is_annotated_frame_by_frame(client, tmp_path):
     corner = frames[-1][80:, 100:].reshape(-1, 3).mean(0)  # red, not blue, after the codec
     assert corner[0] > 200 and corner[2] < 60, corner
     assert "Annotated 6 frames" in summary and "only the first" not in summary
+    assert "frames per second on cpu, ONNX Runtime" in summary and info["engine"] == "onnxruntime"
     fourcc = int(cv2.VideoCapture(video).get(cv2.CAP_PROP_FOURCC)).to_bytes(4, "little")
     assert fourcc.lower() in {b"h264", b"avc1", b"vp80", b"vp90"}, f"browsers cannot play {fourcc}"
 
@@ -248,6 +259,137 @@ def test_long_videos_are_cut_with_a_message(client, tmp_path, monkeypatch):
     assert "8 frames" in summary and "only the first 3" in summary
 
 
+# engines: ONNX Runtime on a CPU (the .pt's cached ONNX export), PyTorch on request
+
+
+@pytest.fixture
+def fresh_cache():
+    """No detector loaded before the test, none left behind by it (a fallback, a patched export)."""
+    runtime.CACHE.clear()
+    yield
+    runtime.CACHE.clear()
+
+
+def test_the_default_engine_on_a_cpu_is_onnx_runtime_on_an_export_made_once(
+    tiny_env, fresh_cache, monkeypatch, tmp_path
+):
+    exported = yolo_engines.onnx_path(tiny_env)
+    shutil.rmtree(exported.parent, ignore_errors=True)  # exported by an earlier test: start over
+    photo = Image.open(ULTRALYTICS_ASSETS / "bus.jpg")
+    said: list[str] = []
+    first = yolo.predict(photo, conf=LOW, progress=lambda _, message: said.append(message))
+    info = first.info
+    assert (info.engine, info.dtype, info.device) == ("onnxruntime", "float32", "cpu")
+    assert first.detections and not first.note
+    assert exported.is_file() and exported.parent.parent == yolo_weights.weights_dir() / "onnx"
+    assert any(m.startswith("Exporting tiny-yolo26n.pt to ONNX") for m in said), said
+    assert "cpu · onnxruntime float32 ·" in ui.summary_line(yolo._details(first))
+    on_pytorch = yolo.predict(photo, conf=LOW, engine="pytorch")
+    assert first.info.params == on_pytorch.info.params > 2_000_000, "the checkpoint's own count"
+
+    # A second load (a restarted server) runs the cached export: ultralytics exports nothing.
+    runtime.CACHE.clear()
+    stamp = exported.stat().st_mtime_ns
+    from ultralytics.engine.model import Model
+
+    monkeypatch.setattr(Model, "export", lambda *a, **k: pytest.fail("exported a second time"))
+    again = yolo.predict(photo, conf=LOW)
+    assert again.info.engine == "onnxruntime" and exported.stat().st_mtime_ns == stamp
+    assert again.detections == first.detections
+
+    # A changed checkpoint (other bytes, same name) has an export of its own.
+    changed = yolo_engines.onnx_path(yolo_tiny.build(tmp_path / "tiny-yolo26n.pt", seed=1))
+    assert changed != exported and changed.name == exported.name
+
+
+def test_switching_engines_through_the_endpoint(client, fresh_cache):
+    cat = handle_file(assets.images()[0])
+    answers = {}
+    for engine in ("pytorch", "onnxruntime", "PyTorch", ""):
+        _, table, _, info, _ = client.predict(cat, LOW, 0.7, [], "", engine, api_name="/yolo")
+        expected = "onnxruntime" if engine in ("onnxruntime", "") else "pytorch"
+        assert info["engine"] == expected and info["dtype"] == "float32", engine
+        assert "engine_note" not in info
+        answers[engine] = table["data"]
+    # The random model scores nearly every box alike (about 0.02), so which of them survive is
+    # a coin toss between engines; the real weights' test compares boxes one by one.
+    assert answers["pytorch"] and answers["onnxruntime"]
+    assert abs(answers["pytorch"][0][1] - answers["onnxruntime"][0][1]) < 0.01
+    assert answers["PyTorch"] == answers["pytorch"] and answers[""] == answers["onnxruntime"]
+    # A caller that predates the engine input still gets the fastest engine.
+    *_, info, _ = client.predict(cat, LOW, 0.7, [], "", api_name="/yolo")
+    assert info["engine"] == "onnxruntime"
+    with pytest.raises(Exception, match="has no engine 'tensorrt'"):
+        client.predict(cat, LOW, 0.7, [], "", "tensorrt", api_name="/yolo")
+
+
+def test_a_failing_export_falls_back_to_pytorch_and_says_why(client, fresh_cache, monkeypatch):
+    monkeypatch.setitem(yolo_engines.EXPORT, "opset", 5)  # ultralytics refuses an opset this old
+    cat = handle_file(assets.images()[0])
+    _, table, _, info, _ = client.predict(cat, LOW, 0.7, [], "", api_name="/yolo")
+    assert info["engine"] == "pytorch" and table["data"], "the checkpoint still ran"
+    note = info["engine_note"]
+    assert "exporting it to ONNX failed" in note and "opset" in note and "ran on PyTorch" in note
+    assert "Traceback" not in note
+    folder = yolo_engines.onnx_path(Path(info["checkpoint"])).parent
+    assert not folder.exists() or not any(folder.iterdir()), "nothing half-made left behind"
+
+
+def test_detecting_leaves_the_process_thread_count_alone_on_every_engine(tiny_env):
+    """ultralytics sets torch's thread count process-wide; the other tabs must keep theirs."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(before + 3)
+    try:
+        for engine in ("pytorch", "onnxruntime"):
+            yolo.predict(Image.new("RGB", (64, 48)), conf=LOW, engine=engine)
+            assert torch.get_num_threads() == before + 3, engine
+    finally:
+        torch.set_num_threads(before)
+
+
+# one pass, many boxes: the legend
+
+
+LEGEND_ITEM = re.compile(r'data-label="([^"]*)" data-count="(\d+)" data-colour="(#[0-9a-f]{6})"')
+
+
+def test_the_legend_counts_the_boxes_in_their_colours(client, tiny_env):
+    bus = ULTRALYTICS_ASSETS / "bus.jpg"
+    _, table, counts, info, key = client.predict(
+        handle_file(str(bus)), LOW, 0.7, [], "", api_name="/yolo"
+    )
+    items = LEGEND_ITEM.findall(key)
+    assert {label: int(n) for label, n, _ in items} == counts, "one entry per class, its count"
+    assert [label for label, _, _ in items] == list(counts), "most first, as the counts"
+    forward = info["ultralytics_ms"]["inference"]
+    assert f"1 forward pass · {forward:.0f} ms · {len(table['data'])} boxes" in key
+    assert yolo_draw.LEGEND_CAPTION in key
+
+    result = yolo.predict(Image.open(bus), conf=LOW)  # the same answer, with class ids and pixels
+    assert LEGEND_ITEM.findall(result.legend) == items
+    colours = {d["label"]: yolo_draw.hex_colour(d["class_id"]) for d in result.detections}
+    assert {label: colour for label, _, colour in items} == colours, "the boxes' colours"
+    drawn = {tuple(p) for p in result.annotated.reshape(-1, 3)}  # (the real weights' test
+    assert {yolo_draw.colour(d["class_id"]) for d in result.detections} <= drawn  # finds each box)
+    assert result.draw_ms < 150, f"{len(result.detections)} boxes drawn in {result.draw_ms:.0f} ms"
+
+
+def test_the_photos_ultralytics_ships_are_examples_read_from_its_package(client):
+    import app
+
+    shown = yolo.examples()
+    assert shown[:2] == [str(ULTRALYTICS_ASSETS / n) for n in ("bus.jpg", "zidane.jpg")]
+    assert not list(assets.ASSETS.glob("bus*")), "read from ultralytics, not copied"
+    samples = [
+        str(c.get("props", {}).get("samples"))
+        for c in app.demo.config["components"]
+        if c.get("type") == "dataset"
+    ]
+    assert any("bus.jpg" in s and "zidane.jpg" in s for s in samples), "the YOLO tab's examples"
+
+
 # weights: missing, unsafe, downloaded
 
 
@@ -264,7 +406,7 @@ def test_missing_weights_name_the_checkpoint_and_the_server_keeps_serving(
         assert "python -m demos.core.download yolo" in message and SPEC.env_var in message
         assert "ConnectionError" not in message and "Traceback" not in message
     monkeypatch.setenv(SPEC.env_var, str(tiny_env))
-    _, table, _, _ = client.predict(cat, LOW, 0.7, [], "", api_name="/yolo")
+    _, table, _, _, _ = client.predict(cat, LOW, 0.7, [], "", api_name="/yolo")
     assert table["data"]
 
 
@@ -349,9 +491,16 @@ def test_exports_detect_like_the_checkpoint_with_the_exports_class_names(
     assert result.annotated.shape == (height, width, 3)
     assert sum(result.counts.values()) == len(result.detections)
     assert result.info.params is None and result.info.speed_ms["inference"] > 0
-    detector, _ = runtime.load_model(SPEC, SPEC.checkpoint(), yolo_model.Detector.load)
+    detector, _ = yolo.load_detector(None)
     assert detector.format == fmt and detector.class_names == list(yolo_model.COCO_NAMES)
     assert yolo.predict(photo, conf=0.99).detections == [], "thresholds apply to exports too"
+    # An export runs on its own runtime, whatever engine is asked for, and says so.
+    runs_on = {"onnx": "onnxruntime", "torchscript": "torchscript"}[fmt]
+    assert result.info.engine == runs_on and result.info.dtype == "float32" and not result.note
+    asked = "pytorch" if fmt == "onnx" else "onnxruntime"
+    other = yolo.predict(photo, conf=LOW, engine=asked)
+    assert other.info.engine == runs_on and "export: it runs on" in other.note
+    assert [d["box"] for d in other.detections] == [d["box"] for d in result.detections]
 
 
 def test_bad_thresholds_and_no_image_get_a_message(tiny_env):
@@ -413,16 +562,3 @@ def test_a_corrupt_image_stays_a_clear_message_in_every_tab(client):
     yolo_weights.configure_ultralytics()
     with pytest.raises(BadInput, match="not an image"):
         images.to_rgb(b"definitely not an image")
-
-
-def test_detecting_leaves_the_process_thread_count_alone(tiny_env):
-    """ultralytics sets torch's thread count process-wide; the other tabs must keep theirs."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(before + 3)
-    try:
-        yolo.predict(Image.new("RGB", (64, 48)), conf=LOW)
-        assert torch.get_num_threads() == before + 3
-    finally:
-        torch.set_num_threads(before)

@@ -11,13 +11,21 @@ class names they carry (`demos.vision.yolo.formats`).
 Ultralytics is made offline-safe in one place (`configure_ultralytics`, before its first import):
 no telemetry, no update or online checks, no installs, safe (weights_only) loading, settings in a
 folder of the gallery's own. The detector returns plain boxes; they are drawn here, after its
-postprocess, on the RGB image the user gave (`demos.vision.yolo.draw`).
+postprocess, on the RGB image the user gave (`demos.vision.yolo.draw`), with a legend of the
+classes in the boxes' colours under the line "1 forward pass · 38 ms · 5 boxes".
+
+Engines (`demos.vision.yolo.engines`): ONNX Runtime on CPU (a `.pt` runs its ONNX export, made
+once and cached), PyTorch on CUDA; the Engine menu picks another. Examples with many objects are
+the two photos ultralytics ships in its package (`ultralytics/assets/`), read from there.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
+import importlib.util
 import time
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -28,8 +36,8 @@ from PIL import Image
 from demos.core import registry, runtime, ui
 from demos.media import assets, images
 from demos.media import video as video_io
-from demos.vision.yolo import video
-from demos.vision.yolo.draw import draw_detections
+from demos.vision.yolo import engines, formats, video
+from demos.vision.yolo.draw import draw_detections, legend
 from demos.vision.yolo.pipeline import COCO_NAMES, DEFAULT_CONF, DEFAULT_IOU, Detections, Detector
 from demos.vision.yolo.weights import configure_ultralytics, download, weights_dir
 
@@ -40,6 +48,8 @@ __all__ = [
     "configure_ultralytics",
     "detect",
     "download",
+    "examples",
+    "load_detector",
     "predict",
     "weights_dir",
 ]
@@ -50,27 +60,63 @@ STREAM_EVERY = 0.2  # s between webcam frames sent to the server (5 per second a
 STREAM_LIMIT = 120  # s a webcam stream runs before the user restarts it
 FPS_WINDOW = 10  # frames over which the webcam's frames per second are averaged
 COLUMNS = ["class", "confidence", "x1", "y1", "x2", "y2"]
+# Photos with many objects that ultralytics ships inside its package (AGPL-3.0, as ultralytics):
+# bus.jpg (people and a bus), zidane.jpg (two men and a tie).
+ULTRALYTICS_EXAMPLES = ("bus.jpg", "zidane.jpg")
 
 
 # the model, for the tab and the compare tabs
 
 
-def _load(
-    checkpoint: str | None, progress: runtime.Progress | None = None
+def load_detector(
+    checkpoint: str | None, engine: str | None = None, progress: runtime.Progress | None = None
 ) -> tuple[Detector, runtime.RunInfo]:
-    """The detector for `checkpoint` (None: the tab's default), from the model cache."""
-    return runtime.load_model(SPEC, SPEC.checkpoint(checkpoint), Detector.load, progress)
+    """The detector for `checkpoint` (None: the tab's default) on `engine` (None or "": the
+    fastest here), from the model cache; its run info names what actually runs it.
+
+    Load YOLO through here rather than `runtime.load_model`: the engine decides the loader.
+    """
+    ckpt = SPEC.checkpoint(checkpoint)
+    if formats.format_of(Path(ckpt.id)) in (None, "pt"):
+        chosen = runtime.engine_for(SPEC, engine)  # an engine that cannot run here says why
+    else:  # an export runs on its own format's runtime: one cache entry, whatever was asked
+        chosen = runtime.engine_for(SPEC)
+    loader = functools.partial(Detector.load, engine=chosen.key, progress=progress)
+    pipe, info = runtime.load_model(SPEC, ckpt, loader, progress, engine=chosen)
+    info.engine, info.dtype = pipe.engine, pipe.precision
+    return pipe, info
+
+
+def _note(pipe: Detector, engine: str | None) -> str:
+    """Why the engine that ran is not the one asked for ("" when it is)."""
+    if pipe.note:
+        return pipe.note
+    wanted = (engine or "").strip()
+    if wanted and wanted not in (pipe.engine, engines.LABELS[pipe.engine]):
+        return (
+            f"This checkpoint is a {formats.FORMATS[pipe.format].name} export: it runs on "
+            f"{engines.LABELS[pipe.engine]}, whatever the engine menu says (the menu applies to "
+            f".pt checkpoints)."
+        )
+    return ""
 
 
 def detect(pipe: Detector, info: runtime.RunInfo, image: Any, **params: Any) -> Detections:
-    """Run a loaded detector on `image`, then draw its boxes on the RGB image it was given."""
+    """Run a loaded detector on `image`, then draw its boxes (and their legend) on the RGB image
+    it was given."""
     rgb = np.asarray(images.to_rgb(image))  # H x W x 3 uint8: what is detected and drawn on
     found, info.speed_ms = pipe(rgb, **params)
+    start = time.perf_counter()
+    annotated = draw_detections(rgb, found["detections"])
+    key = legend(found["detections"], found["ultralytics_ms"].get("inference", 0.0))
     return Detections(
         detections=found["detections"],
         counts=found["counts"],
-        annotated=draw_detections(rgb, found["detections"]),
+        annotated=annotated,
         ultralytics_ms=found["ultralytics_ms"],
+        legend=key,
+        draw_ms=(time.perf_counter() - start) * 1000.0,
+        note=pipe.note,
         info=info,
     )
 
@@ -81,11 +127,24 @@ def predict(
     iou: float = DEFAULT_IOU,
     classes: list[str] | None = None,
     checkpoint: str | None = None,
+    engine: str | None = None,
     progress: runtime.Progress | None = None,
 ) -> Detections:
-    """Detect objects: boxes best first, counts per class, the annotated image, run info."""
-    pipe, info = _load(checkpoint, progress)
-    return detect(pipe, info, image, conf=conf, iou=iou, classes=classes)
+    """Detect objects: boxes best first, counts per class, the annotated image and its legend,
+    run info (with the engine that ran)."""
+    pipe, info = load_detector(checkpoint, engine, progress)
+    result = detect(pipe, info, image, conf=conf, iou=iou, classes=classes)
+    result.note = _note(pipe, engine)
+    return result
+
+
+def examples() -> list[str]:
+    """The image examples: ultralytics' own photos with many objects (read from its installed
+    package, without importing it), then the gallery's assets."""
+    found = importlib.util.find_spec("ultralytics")
+    package = Path(found.origin).parent if found and found.origin else None
+    shipped = [package / "assets" / name for name in ULTRALYTICS_EXAMPLES] if package else []
+    return [str(p) for p in shipped if p.is_file()] + assets.images()
 
 
 # helpers
@@ -100,16 +159,20 @@ def _table(detections: list[dict[str, Any]]) -> pd.DataFrame:
 
 def _details(result: Detections) -> dict[str, Any]:
     """Run info plus what the detector itself timed (its preprocess / inference / NMS, in ms)."""
+    extra = {"engine_note": result.note} if result.note else {}
     return {
         **result.info.as_dict(),
+        **extra,
         "objects": len(result.detections),
         "ultralytics_ms": {k: round(v, 1) for k, v in result.ultralytics_ms.items()},
+        "draw_ms": round(result.draw_ms, 1),
     }
 
 
-def _summary(objects: int, speed_ms: dict[str, float], device: str) -> str:
-    """A line such as "3 objects · 80 ms on cpu" (preprocess + inference + postprocess)."""
-    return f"{objects} object{'s' * (objects != 1)} · {sum(speed_ms.values()):.0f} ms on {device}"
+def _summary(objects: int, speed_ms: dict[str, float], device: str, engine: str) -> str:
+    """A line such as "3 objects · 80 ms on cpu, ONNX Runtime" (all three stages)."""
+    where = f"{device}, {engines.LABELS.get(engine, engine)}"
+    return f"{objects} object{'s' * (objects != 1)} · {sum(speed_ms.values()):.0f} ms on {where}"
 
 
 def _fps(times: list[float]) -> float | None:
@@ -128,17 +191,22 @@ def on_image(
     iou: float,
     classes: list[str] | None,
     checkpoint: str,
+    engine: str = "",
     progress: gr.Progress = gr.Progress(track_tqdm=True),
-) -> tuple[Any, pd.DataFrame, dict[str, int], dict[str, Any]]:
-    result = predict(image, conf, iou, classes, checkpoint, ui.reporter(progress))
-    return result.annotated, _table(result.detections), result.counts, _details(result)
+) -> tuple[Any, pd.DataFrame, dict[str, int], dict[str, Any], str]:
+    result = predict(image, conf, iou, classes, checkpoint, engine, ui.reporter(progress))
+    details = _details(result)
+    return result.annotated, _table(result.detections), result.counts, details, result.legend
 
 
-def after_image(checkpoint: str, selected: list[str] | None, details: dict[str, Any]):
+def after_image(checkpoint: str, engine: str, selected: list[str] | None, details: dict[str, Any]):
     """The headline above the image, and the loaded model's own class names in the filter."""
-    pipe, _ = _load(checkpoint)
-    line = _summary(details["objects"], details["speed_ms"], details["device"])
-    return f"**{line}**", gr.Dropdown(choices=pipe.class_names, value=selected or [])
+    pipe, _ = load_detector(checkpoint, engine)
+    keys = ("objects", "speed_ms", "device", "engine")
+    line = f"**{_summary(*(details[k] for k in keys))}**"
+    if details.get("engine_note"):
+        line += f"\n\n{details['engine_note']}"
+    return line, gr.Dropdown(choices=pipe.class_names, value=selected or [])
 
 
 def on_frame(
@@ -147,15 +215,22 @@ def on_frame(
     iou: float,
     classes: list[str] | None,
     checkpoint: str,
+    engine: str,
     times: list[float] | None,
 ) -> tuple[Any, str, list[float]]:
-    """One webcam frame: its annotated copy, the speed line, this session's arrival times."""
-    result = predict(frame, conf, iou, classes, checkpoint)
+    """One webcam frame: its annotated copy, the speed line, this session's arrival times.
+
+    The rate is how many frames came back per second (the browser sends at most one every
+    `STREAM_EVERY` s); the engine's own rate (one frame's detection time) follows it.
+    """
+    result = predict(frame, conf, iou, classes, checkpoint, engine)
     times = [*(times or [])[-(FPS_WINDOW - 1) :], time.monotonic()]
     fps = _fps(times)
     rate = f"{fps:.1f} frames per second · " if fps else ""
-    line = _summary(len(result.detections), result.info.speed_ms, result.info.device)
-    return result.annotated, rate + line, times
+    info = result.info
+    line = _summary(len(result.detections), info.speed_ms, info.device, info.engine)
+    ms = sum(info.speed_ms.values()) + result.draw_ms  # detection and drawing, per frame
+    return result.annotated, f"{rate}{line} (up to {1000 / ms:.0f} per second)", times
 
 
 def on_video(
@@ -164,11 +239,12 @@ def on_video(
     iou: float,
     classes: list[str] | None,
     checkpoint: str,
+    engine: str = "",
     progress: gr.Progress = gr.Progress(track_tqdm=True),
 ) -> tuple[str, str, dict[str, Any]]:
     """Annotate a video frame by frame: (video path, summary, run info)."""
     source = video_io.open_video(path)  # an unreadable file is a message before any load
-    pipe, run = _load(checkpoint, ui.reporter(progress))
+    pipe, run = load_detector(checkpoint, engine, ui.reporter(progress))
     params = {"conf": conf, "iou": iou, "classes": classes}
 
     def frame(rgb: np.ndarray) -> Detections:  # each frame times itself in a copy of the info
@@ -180,8 +256,22 @@ def on_video(
 # the tab
 
 
+def _engine_picker() -> gr.Dropdown:
+    """The record's engines that run here, after a "fastest here" entry whose value is ""."""
+    dev = runtime.device()
+    usable = [e for e in SPEC.engines if dev.type in e.devices and runtime.engine_available(e)]
+    fastest = f"fastest here: {usable[0].label}" if usable else "fastest here"
+    return gr.Dropdown(
+        choices=[(fastest, ""), *((e.label, e.key) for e in usable)],
+        value="",
+        allow_custom_value=True,  # any other name gets the runtime's message: what runs here
+        label="Engine",
+        info="What runs a .pt checkpoint; an export (.onnx, .tflite) runs on its own runtime.",
+    )
+
+
 def _settings() -> list[Any]:
-    """Confidence, IoU, the class filter and the checkpoint: shared by the three sub-tabs."""
+    """Confidence, IoU, the class filter, the checkpoint and the engine: shared by the sub-tabs."""
     with gr.Row():
         conf = gr.Slider(0.0, 1.0, value=DEFAULT_CONF, step=0.01, label="Confidence threshold")
         iou = gr.Slider(0.05, 1.0, value=DEFAULT_IOU, step=0.05, label="IoU (overlap) threshold")
@@ -195,35 +285,37 @@ def _settings() -> list[Any]:
             info="The model's class names; filled from the loaded model after the first run.",
         )
         checkpoint = ui.checkpoint_picker(SPEC)
-    return [conf, iou, classes, checkpoint]
+        engine = _engine_picker()
+    return [conf, iou, classes, checkpoint, engine]
 
 
 def _image_tab(settings: list[Any], info: gr.JSON) -> None:
-    examples = assets.images()
+    shown = examples()
     with gr.Tab("Image"), gr.Row():
         with gr.Column():
             image = ui.ImageInput(
                 type="pil",
                 image_mode=None,
                 label="Image",
-                value=examples[0] if examples else None,
+                value=shown[0] if shown else None,
                 sources=["upload", "webcam", "clipboard"],
             )
             button = gr.Button("Detect objects", variant="primary")
-            if examples:
-                gr.Examples([[e] for e in examples], inputs=[image])
+            if shown:
+                gr.Examples([[e] for e in shown], inputs=[image])
         with gr.Column():
             annotated = gr.Image(label="Detections", type="numpy", format="png")
             headline = gr.Markdown()
+            key = gr.HTML(label="One pass, many boxes")
             counts = gr.JSON(label="Objects per class")
             table = gr.Dataframe(
                 headers=COLUMNS, label="Detections (box corners in pixels)", interactive=False
             )
     guarded = ui.guarded(SPEC)
-    _, _, classes, checkpoint = settings
-    outputs = [annotated, table, counts, info]
+    _, _, classes, checkpoint, engine = settings
+    outputs = [annotated, table, counts, info, key]
     button.click(guarded(on_image), [image, *settings], outputs, api_name=SPEC.key).success(
-        guarded(after_image), [checkpoint, classes, info], [headline, classes],
+        guarded(after_image), [checkpoint, engine, classes, info], [headline, classes],
         api_visibility="private",
     )  # fmt: skip
 

@@ -18,6 +18,7 @@ import numpy as np
 from demos.core import runtime
 from demos.core.errors import BadInput
 from demos.media import video as video_io
+from demos.vision.yolo.engines import LABELS
 from demos.vision.yolo.pipeline import Detections
 
 MAX_FRAMES = 300  # 10 s at 30 fps: about 30 s of work on one CPU core
@@ -35,10 +36,10 @@ def most_in_one_frame(frames: list[dict[str, int]]) -> dict[str, int]:
     return dict(sorted(most.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
-def _summary(frames: int, fps: float, seconds: float, device: str, most: dict[str, int]) -> str:
+def _summary(frames: int, fps: float, seconds: float, where: str, most: dict[str, int]) -> str:
     return (
         f"Annotated {frames} frames ({frames / fps:.1f} s at {fps:.0f} fps) in {seconds:.1f} s: "
-        f"{frames / seconds:.1f} frames per second on {device}. Most objects in one frame: "
+        f"{frames / seconds:.1f} frames per second on {where}. Most objects in one frame: "
         + (", ".join(f"{label} {n}" for label, n in most.items()) or "none")
         + "."
     )
@@ -82,7 +83,8 @@ def annotate(
     seconds = time.perf_counter() - start
     run.speed_ms = {stage: ms / writer.frames for stage, ms in speed.items()}  # mean per frame
     most = most_in_one_frame(per_frame)
-    lines = [_summary(writer.frames, meta.fps, seconds, run.device, most)]
+    where = f"{run.device}, {LABELS.get(run.engine, run.engine)}"  # "cpu, ONNX Runtime"
+    lines = [_summary(writer.frames, meta.fps, seconds, where, most)]
     if cut:
         length = f"has {meta.frames} frames ({meta.seconds:.1f} s)" if meta.frames else "is longer"
         lines.append(
