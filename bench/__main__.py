@@ -5,6 +5,7 @@
     python -m bench --quick              # 3 warm calls per demo, 1 start-up run
     python -m bench --device cuda        # GALLERY_DEVICE=cuda: float16 where the registry allows
     python -m bench --update-readme      # also rewrite README.md's benchmark section
+    python -m bench --soak               # a classroom day: 30 students, 10 min (bench/soak.py)
 
 Each measurement runs in its own `bench.worker` subprocess; checkpoints are built once per run in
 a temporary folder (`--work-dir DIR` keeps and reuses them). Results: bench/results/latest.md and
@@ -26,14 +27,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import report, startup
+from bench import peers, report, startup
 from bench.architectures import BUILDERS, NOTES
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 WORKER_TIMEOUT_S = 1800  # one subprocess; the slowest (cycling every demo twice) takes minutes
 CACHE_DEMOS = ("bert", "vit", "mobilenet_v2")  # the first available takes the concurrency test
-PARTS = ("startup", "demos", "cache", "memory")
+PARTS = ("startup", "peers", "demos", "cache", "memory")
 
 log = logging.getLogger("bench")
 
@@ -146,12 +147,19 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--work-dir", help="keep built checkpoints here and reuse them")
     parser.add_argument("--out", default=str(RESULTS), help="where latest.md / latest.json go")
     parser.add_argument("--update-readme", action="store_true", help="rewrite README's section")
+    parser.add_argument("--soak", action="store_true", help="the classroom soak (bench/soak.py)")
+    parser.add_argument("--minutes", type=float, default=10.0, help="soak length (default 10)")
+    parser.add_argument("--students", type=int, default=30, help="soak users (default 30)")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     args = parse(argv)
+    if args.soak:  # writes soak.md / soak.json; exits 1 if a bound broke
+        from bench import soak
+
+        raise SystemExit(soak.main(args.minutes, args.students, Path(args.out)))
     started = time.perf_counter()
     only = [k.strip() for k in args.only.split(",") if k.strip()] if args.only else None
     skip = {p.strip() for p in args.skip.split(",") if p.strip()}
@@ -186,6 +194,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             runs = 1 if args.quick else 3
             results["startup"] = _guarded(
                 "startup", lambda: startup.measure(sys.executable, ROOT, env, runs)
+            )
+        if "peers" not in skip:
+            results["peers"] = _guarded(
+                "peers", lambda: peers.measure(env, work_dir, 3 if args.quick else 5)
             )
         for key in keys if "demos" not in skip else []:
             request = {

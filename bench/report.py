@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 RATIO_TARGET = 1.10  # demo call / bare model call, median of the warm calls
-STARTUP_TARGET = 1.3  # app start-up / bare imports
+STARTUP_TARGET = 1.2  # app start-up / bare imports
 README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
 
 
@@ -138,6 +138,11 @@ def markdown(results: dict[str, Any]) -> str:
         ]
     elif start:
         lines += [f"Start-up: failed ({start['error']}).", ""]
+
+    if results.get("peers"):
+        from bench import peers
+
+        lines += [peers.markdown(results["peers"]), ""]
 
     if results["demos"]:
         lines += [
