@@ -196,3 +196,39 @@ def test_run_info_names_the_engine_and_its_precision(monkeypatch):
     assert (default.engine, default.dtype) == ("pytorch", "float32")
     assert (other.engine, other.dtype) == ("int8", "int8")
     assert [k[0] for k in cache.loaded_keys()] == ["vit", "vit:int8"]
+
+
+def test_models_loading_at_the_same_time_all_load_and_keep_loading(tiny_env, monkeypatch):
+    """Concurrent first requests to different models: transformers swaps a class method during
+    every load, so overlapping loads used to break BERT, RoBERTa and Whisper for good."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numpy as np
+
+    from demos.core import compare
+
+    clip = (16_000, (0.3 * np.sin(np.arange(16_000) / 5)).astype(np.float32))
+    calls = {
+        "bert": lambda m: m.predict("the capital of france is [MASK].", 3),
+        "roberta": lambda m: m.predict("the capital of france is <mask>.", 3),
+        "whisper": lambda m: m.predict(clip),
+        "wav2vec2": lambda m: m.predict(clip),
+    }
+
+    def first_request(key: str) -> str | None:
+        try:
+            calls[key](compare.module(registry.get(key)))
+        except Exception as exc:
+            return f"{key}: {type(exc).__name__}: {exc}"[:200]
+        return None
+
+    cache = runtime.ModelCache(max_loaded=8)
+    monkeypatch.setattr(runtime, "CACHE", cache)
+    failures = []
+    for _ in range(3):
+        cache.clear()
+        with ThreadPoolExecutor(len(calls)) as pool:
+            failures += [f for f in pool.map(first_request, list(calls)) if f]
+    cache.clear()
+    failures += [f for f in map(first_request, list(calls)) if f]  # and alone, afterwards
+    assert failures == []

@@ -6,6 +6,7 @@ request brings or makes is deleted once it is older than `GALLERY_KEEP_FILES_MIN
 
 - Gradio's own cache (uploads, and the images, plots, audio and videos a tab returns) is swept by
   Gradio itself (`gr.Blocks(delete_cache=...)`, on `sweep_every_s()`), by each file's age.
+- Gradio deletes the files but leaves their folders; `sweep_empty_folders` removes those.
 - The gallery's own temporary files (annotated videos before Gradio copies them, audio
   conversions) live in one folder, `<system temp>/pretrained-gallery-<pid>/`, made with
   `temp_dir()`; `sweep()` deletes what is older than the window there, on the same schedule, while
@@ -106,6 +107,28 @@ def sweep(max_age_s: float | None = None, now: float | None = None) -> int:
     return deleted
 
 
+def gradio_cache() -> Path:
+    """Gradio's temporary folder: `GRADIO_TEMP_DIR`, else `<system temp>/gradio`."""
+    return Path(os.environ.get("GRADIO_TEMP_DIR") or Path(tempfile.gettempdir()) / "gradio")
+
+
+def sweep_empty_folders(max_age_s: float | None = None, now: float | None = None) -> int:
+    """Delete the empty folders Gradio leaves in its cache (it deletes files, not their folders:
+    one per upload or output, thousands over a school day). Returns how many went."""
+    root = gradio_cache()
+    if not root.is_dir():
+        return 0
+    max_age_s = keep_seconds() if max_age_s is None else max_age_s
+    now = time.time() if now is None else now
+    deleted = 0
+    for folder in root.iterdir():
+        with contextlib.suppress(OSError):  # not empty, or gone meanwhile: leave it
+            if folder.is_dir() and now - folder.stat().st_mtime > max_age_s:
+                folder.rmdir()
+                deleted += 1
+    return deleted
+
+
 @contextlib.asynccontextmanager
 async def lifespan(_app: Any) -> AsyncIterator[None]:
     """While the server runs, sweep the gallery's folder on Gradio's schedule; empty it at exit."""
@@ -114,6 +137,7 @@ async def lifespan(_app: Any) -> AsyncIterator[None]:
         while True:
             await asyncio.sleep(sweep_every_s())
             await asyncio.to_thread(sweep)
+            await asyncio.to_thread(sweep_empty_folders)
 
     task = asyncio.create_task(loop())
     try:

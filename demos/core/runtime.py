@@ -178,6 +178,15 @@ class _Slot:
         self.loaded: Loaded | None = None
 
 
+# One load at a time in the whole process. transformers 5.24 swaps `PreTrainedModel.tie_weights`
+# process-wide during a load (`no_tie_weights()`, no lock): two loads that overlap can leave it a
+# no-op, and from then on every model with tied weights (BERT, RoBERTa, Whisper) fails to load
+# ("Cannot copy out of meta tensor") until the server restarts (found by `python -m bench --soak`;
+# huggingface/transformers#41782). Loads are CPU- and disk-bound anyway, so little is lost; a
+# request for a model that is already loaded never waits for this lock.
+_LOADING = threading.RLock()
+
+
 class ModelCache:
     """Loads each (demo, checkpoint, device) once and keeps the `max_loaded` most recently used."""
 
@@ -221,7 +230,8 @@ class ModelCache:
             self._evict(keep=key, incoming=1)
             start = time.perf_counter()
             try:
-                value = load()
+                with _LOADING:
+                    value = load()
             except BaseException:
                 with self._lock:
                     if self._slots.get(key) is slot:
