@@ -200,7 +200,7 @@ def _yolo() -> Case:
 
 def _whisper() -> Case:
     def demo(module: ModuleType) -> Any:
-        return _info(module.predict((SAMPLE_RATE, speech()), task="transcribe", language="en"))
+        return module.predict((SAMPLE_RATE, speech()), task="transcribe", language="en").info
 
     def bare(checkpoint: Path, device: torch.device, dtype: torch.dtype) -> Bare:
         # Not the ASR pipeline: it passes no attention mask, so `generate` takes the 26 s of
@@ -236,7 +236,7 @@ def _whisper() -> Case:
 
 def _wav2vec2() -> Case:
     def demo(module: ModuleType) -> Any:
-        return _info(module.predict((SAMPLE_RATE, speech())))
+        return module.predict((SAMPLE_RATE, speech())).info
 
     def bare(checkpoint: Path, device: torch.device, dtype: torch.dtype) -> Bare:
         asr = _pipeline("automatic-speech-recognition", checkpoint, device, dtype)
@@ -247,7 +247,7 @@ def _wav2vec2() -> Case:
 
 def _deepspeech() -> Case:
     def demo(module: ModuleType) -> Any:
-        return _info(module.predict((SAMPLE_RATE, speech())))
+        return module.predict((SAMPLE_RATE, speech())).info
 
     def bare(checkpoint: Path, device: torch.device, dtype: torch.dtype) -> Bare:
         from demos.speech.deepspeech.graph import DeepSpeechModel

@@ -40,9 +40,13 @@ def test_compare_language_gives_one_top_k_per_model(gallery_client, tiny_env):
         assert r["info"]["checkpoint"] == str(tiny_env[r["model"]])
 
 
+def _vision_results(output) -> list[dict]:
+    return output[-2]  # /compare_vision: the JSON column, then the size-and-speed chart
+
+
 def test_compare_vision_gives_one_result_per_model(gallery_client, tiny_env, photo):
     out = gallery_client.predict(handle_file(photo), api_name="/compare_vision")
-    results = _results(out)
+    results = _vision_results(out)
     expected = [
         s.key for s in compare.present(compare_vision.CLASSIFIERS + compare_vision.DETECTORS)
     ]
@@ -54,7 +58,15 @@ def test_compare_vision_gives_one_result_per_model(gallery_client, tiny_env, pho
         if r["model"] in compare_vision.DETECTORS:
             counts = r["result"]["counts"]
             assert sum(counts.values()) == len(r["result"]["detections"])
-    assert "classifiers" in out[-2]  # the agreement sentence
+    assert "classifiers" in out[-3]  # the agreement sentence
+    for r in results:  # what the chart shows: parameters, weight files, inference time
+        assert r["info"]["params"] > 0 and r["info"]["speed_ms"]["inference"] > 0
+    classifiers = {r["model"]: r for r in classifiers}
+    for key, r in classifiers.items():
+        weights = tiny_env[key] / "model.safetensors"
+        assert r["info"]["file_bytes"] == weights.stat().st_size
+    chart = np.asarray(Image.open(out[-1]))
+    assert chart.ndim == 3 and chart.shape[0] > 100, "the size-and-speed chart"
 
 
 def test_compare_word_vectors_one_matrix_per_model(gallery_client, tiny_env):
@@ -91,10 +103,10 @@ def test_compare_continuation_one_text_per_model(gallery_client, tiny_env):
     assert all(r["ok"] and isinstance(r["result"], str) for r in results), results
     by_model = {r["model"]: r for r in results}
     if "transformer_xl" in by_model:  # the compare column is the tab's own greedy answer
-        expected, _ = transformer_xl.predict(
+        expected = transformer_xl.predict(
             prompt, max_new_tokens=compare_language.NEW_TOKENS, temperature=0.0
         )
-        assert by_model["transformer_xl"]["result"] == expected
+        assert by_model["transformer_xl"]["result"] == expected.text
 
 
 def test_a_missing_model_fails_in_its_own_column(gallery_client, tiny_env, monkeypatch, photo):
@@ -109,7 +121,9 @@ def test_a_missing_model_fails_in_its_own_column(gallery_client, tiny_env, monke
     assert by_model["roberta"]["ok"]
 
     monkeypatch.setenv("GALLERY_VIT_MODEL", "/no/such/vit")
-    results = _results(gallery_client.predict(handle_file(photo), api_name="/compare_vision"))
+    results = _vision_results(
+        gallery_client.predict(handle_file(photo), api_name="/compare_vision")
+    )
     by_model = {r["model"]: r for r in results}
     assert not by_model["vit"]["ok"] and "/no/such/vit" in by_model["vit"]["error"]
     assert by_model["mobilenet_v2"]["ok"]

@@ -29,6 +29,7 @@ NETWORK_MODULES = [
     "demos.language.transformer_xl.checkpoint",
     "demos.language.transformer_xl.vocab",
     "demos.speech.deepspeech.graph",
+    "demos.speech.deepspeech.alphabet",
     "demos.speech.deepspeech.scorer",
 ]
 UI_MODULES = ("gradio", "demos.core.ui", "demos.core.overview", "matplotlib")

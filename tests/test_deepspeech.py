@@ -10,10 +10,12 @@ from __future__ import annotations
 import itertools
 import shutil
 import struct
+from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
+import torch
 from gradio_client import handle_file
 
 from demos.core import registry
@@ -23,6 +25,7 @@ from demos.speech.deepspeech import files as deepspeech_files
 from demos.speech.deepspeech import tab as deepspeech
 from demos.speech.deepspeech.graph import DEFAULT_ALPHABET, DeepSpeechModel, greedy_decode
 from demos.speech.deepspeech.live import StreamResampler
+from demos.speech.deepspeech.pipeline import DeepSpeechASR
 from demos.speech.deepspeech.scorer import BeamSearchDecoder, ScorerError, read_scorer
 from tests.deepspeech_tiny import FIXTURE, synthetic_clip, tiny_model_path
 
@@ -162,25 +165,60 @@ def test_beam_search_without_a_scorer_says_how_to_get_one(gallery_client, tiny, 
     assert text
 
 
+def test_an_alphabet_txt_beside_the_model_wins_over_its_metadata(tmp_path):
+    folder = tmp_path / "model"
+    folder.mkdir()
+    shutil.copy(tiny_model_path(), folder / "tiny.tflite")
+    upper = " \n" + "\n".join("ABCDEFGHIJKLMNOPQRSTUVWXYZ") + "\n'\n"
+    (folder / "alphabet.txt").write_text(upper, encoding="utf-8")
+    checkpoint = registry.Checkpoint(id=str(folder), label="")
+    assert deepspeech_files.resolve(checkpoint).alphabet == folder / "alphabet.txt"
+    pipe = DeepSpeechASR.load(checkpoint, torch.device("cpu"), torch.float32)
+    assert pipe.model.alphabet[1:4] == ("A", "B", "C")  # not the embedded lower-case one
+    assert pipe.language == "not stated in the model's metadata; its alphabet is Latin"
+
+
 # live, in Python
 
 
 def test_uneven_16k_chunks_give_exactly_the_whole_clip_transcript(tiny):
     clip = synthetic_clip(3.0, seed=7)
-    whole, _ = deepspeech.predict((16_000, clip))
+    whole = deepspeech.predict((16_000, clip))
     token, texts = None, []
     for start, stop in itertools.pairwise([0, 1, 319, 320, 8_000, 8_513, 30_000, len(clip)]):
-        token, text, info = deepspeech.live_step(token, (16_000, clip[start:stop]))
-        texts.append(text)
-    final, info = deepspeech.live_finish(token)
-    assert final == whole["text"] == tiny.transcribe(clip)
+        update = deepspeech.live_step(token, (16_000, clip[start:stop]))
+        token = update.token
+        texts.append(update.text)
+    final = deepspeech.live_finish(token)
+    assert final.text == whole.text == tiny.transcribe(clip)
     assert [len(t) for t in texts] == sorted(len(t) for t in texts)
-    assert info["audio_s"] == pytest.approx(3.0)
+    assert final.info["audio_s"] == pytest.approx(3.0)
+    # The recording went through the pipeline's stream: its stages were timed there
+    assert {"preprocess", "inference", "postprocess"} <= set(final.info["speed_ms"])
     # A chunk the browser sends after "stop" does not reopen the finished recording
-    assert deepspeech.live_step(token, (16_000, clip[:4000]))[1] == final
-    empty, *_ = deepspeech.live_step(None, None)
+    assert deepspeech.live_step(token, (16_000, clip[:4000])).text == final.text
+    empty = deepspeech.live_step(None, None)
     with pytest.raises(BadInput, match="Nothing was recorded"):
-        deepspeech.live_finish(empty)
+        deepspeech.live_finish(empty.token)
+
+
+def test_live_chunks_hold_the_model_lock_one_model_call_at_a_time(tiny, monkeypatch):
+    clip = synthetic_clip(2.0, seed=9)
+    pipe, _ = deepspeech._load(registry.get("deepspeech").checkpoint(None))
+    steps: list[int] = []
+    original = pipe.forward_steps
+
+    def counted(batch):
+        for outputs in original(batch):
+            assert pipe._lock.locked()  # each step runs under the pipeline's lock
+            steps.append(len(outputs["probs"]))
+            yield outputs
+
+    monkeypatch.setattr(pipe, "forward_steps", counted)
+    update = deepspeech.live_step(None, (16_000, clip))  # 2 s in one chunk: 100 frames
+    assert steps == sorted(steps) and len(steps) == 7  # 6 calls of 16 frames, then the rest
+    final = deepspeech.live_finish(update.token).text
+    assert final == tiny.transcribe(clip) and final.startswith(update.text)
 
 
 @pytest.mark.parametrize("rate", [48_000, 44_100, 8_000])
@@ -267,24 +305,22 @@ def test_a_scorer_for_another_alphabet_is_refused():
 
 
 def test_downloads_record_a_checksum_and_catch_changes(tiny, monkeypatch):
-    from demos.language.elmo import weights as elmo_weights
+    from demos.core import weights
 
     fetched = []
 
-    def fake_fetch(url, dest):  # what the network would give, without the network
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_bytes(tiny_model_path().read_bytes())
+    def fake_network(url, output_file, part):  # what the server would send, without a server
+        Path(output_file).write_bytes(tiny_model_path().read_bytes())
         fetched.append(url)
-        return dest
 
-    monkeypatch.setattr(elmo_weights, "fetch", fake_fetch)
+    monkeypatch.setattr(weights, "_resuming_download", fake_network)
     monkeypatch.setenv("HF_HUB_OFFLINE", "0")
     coqui = deepspeech_files.COQUI_MODEL
     folder = deepspeech.download(registry.Checkpoint(id=coqui, label="coqui"))
     model = deepspeech_files.cached_path(coqui)
     assert str(model.parent) == folder and model.is_relative_to(deepspeech_files.cache_dir())
     recorded = model.with_name(model.name + ".sha256").read_text().strip()
-    assert recorded == deepspeech_files.sha256(model) and fetched == [coqui]
+    assert recorded == weights.sha256(model) and fetched == [coqui]
     assert deepspeech_files.resolve(registry.Checkpoint(id=coqui, label="")).model == model
     model.write_bytes(model.read_bytes()[:-1] + b"\0")  # changed on disk
     with pytest.raises(ModelUnavailable, match="changed since it was downloaded"):
@@ -332,6 +368,7 @@ def test_live_panel_in_a_browser_streams_then_decodes_with_the_scorer(
         )
         partial = live.input_value()
         panel.get_by_role("button", name="Stop").last.click()
+        panel.get_by_text("Run info (JSON").last.click()  # the live panel's, a closed accordion
         panel.get_by_text('"decoder": "beam"').wait_for(timeout=20_000)
         final = live.input_value()
         browser.close()

@@ -10,13 +10,13 @@ import soundfile as sf
 from ai_edge_litert.interpreter import Interpreter
 from ai_edge_litert.tools import flatbuffer_utils
 
-from demos.speech.deepspeech.graph import (
+from demos.speech.deepspeech.alphabet import (
     DEFAULT_ALPHABET,
-    DeepSpeechModel,
-    DeepSpeechModelError,
+    alphabet_script,
     greedy_decode,
     load_alphabet,
 )
+from demos.speech.deepspeech.graph import DeepSpeechModel, DeepSpeechModelError, _meta_language
 from tests.deepspeech_tiny import synthetic_clip, tiny_model_path
 
 N_CONTEXT = 9
@@ -81,7 +81,7 @@ def test_uneven_chunks_give_exactly_the_whole_clip_result(model, cuts):
     for start, stop in itertools.pairwise(edges):
         stream.feed(clip[start:stop])
         # Mid-stream transcripts cover the 16-step batches run so far
-        done = len(stream._all_probs())
+        done = len(stream.probs())
         assert done % 16 == 0
         assert stream.partial_text() == greedy_decode(probs[:done], model.alphabet)
     chunked_text, chunked_probs = stream.finish()
@@ -203,3 +203,14 @@ def test_stream_misuse(model):
     stream.finish()
     with pytest.raises(RuntimeError, match="finished"):
         stream.feed(np.zeros(100, np.int16))
+
+
+def test_language_comes_from_the_metadata_unless_it_is_the_exporters_placeholder():
+    tag = np.array([b"hy-Armn-AM"], dtype=object)
+    placeholder = np.array([b"<language the model was trained on - IETF BCP 47 ...>"], dtype=object)
+    assert _meta_language({"metadata_language": tag}) == "hy-Armn-AM"
+    assert _meta_language({"metadata_language": placeholder}) is None
+    assert _meta_language({}) is None
+    assert alphabet_script(DEFAULT_ALPHABET) == "Latin"
+    assert alphabet_script((" ", "ա", "բ", "գ", "'")) == "Armenian"
+    assert alphabet_script((" ", "'")) is None

@@ -87,11 +87,13 @@ def test_every_english_example_transcribes(gallery_client, tiny):
 def test_long_audio_is_read_in_windows_without_losing_frames(tiny):
     one = audio.load_audio(_english()[0]).samples
     clip = np.tile(one, 20)[: 95 * audio.SAMPLE_RATE]  # 95 s: four windows
-    result, _info = wav2vec2.predict((audio.SAMPLE_RATE, clip))
-    assert result["frames"] == pytest.approx(95 / 0.020, abs=4)
-    assert all(0 <= w["start"] < w["end"] <= 95.0 for w in result["words"])
-    assert max(w["end"] for w in result["words"]) > 85.0  # the last window was decoded too
-    chars = result["chars"]
+    result = wav2vec2.predict((audio.SAMPLE_RATE, clip))
+    assert result.frames == pytest.approx(95 / 0.020, abs=4)
+    assert result.log_probs.shape[0] == result.frames
+    assert all(0 <= w["start"] < w["end"] <= 95.0 for w in result.words)
+    assert max(w["end"] for w in result.words) > 85.0  # the last window was decoded too
+    assert set(result.answer()) == {"text", "duration_s", "words", "chars", "frame_ms", "frames"}
+    chars = result.chars
     assert all(a["start"] <= b["start"] for a, b in itertools.pairwise(chars))
 
 

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 from gradio_client import handle_file
 
-from demos.core import registry
+from demos.core import pipeline, registry
 from demos.core.errors import BadInput
 from demos.media import assets, audio
+from demos.speech.whisper import pipeline as whisper_pipeline
 from demos.speech.whisper import tab as whisper
 from tests import whisper_tiny
 
@@ -118,15 +121,15 @@ def test_missing_weights_and_bad_audio_are_messages(gallery_client, tiny, speech
 def test_ten_minutes_go_through_long_form_in_full(tiny, speech):
     one = audio.load_audio(speech).samples
     ten_minutes = np.tile(one, int(600 / audio.Audio(one).duration_s) + 1)[: 600 * 16_000]
-    result, info = whisper.predict((16_000, ten_minutes), language="en")
-    segments = result["segments"]
-    assert result["duration_s"] == pytest.approx(600.0)
+    result = whisper.predict((16_000, ten_minutes), language="en")
+    segments = result.segments
+    assert result.duration_s == pytest.approx(600.0)
     starts = [s["start"] for s in segments]
     assert starts == sorted(starts) and segments[-1]["end"] <= 600.0
     # Windows after the first 30 s were decoded: segments reach the last half-minute.
     assert max(s["end"] for s in segments) > 570.0
     assert len({int(s["start"] // whisper.WINDOW_S) for s in segments}) >= 10
-    assert info.speed_ms["inference"] > 0
+    assert result.info.speed_ms["inference"] > 0
 
 
 def test_language_and_task_checks(tiny, speech):
@@ -139,24 +142,24 @@ def test_language_and_task_checks(tiny, speech):
         whisper.predict(speech, task="summarise")
 
 
-class FakeClock:
-    """A clock where every transcription pass takes `pass_s` seconds."""
+class SlowPasses:
+    """The pipeline's own stage timer, but every forward step takes `pass_s` seconds."""
 
     def __init__(self, pass_s: float) -> None:
-        self.now, self.pass_s, self.calls = 0.0, pass_s, 0
+        self.pass_s = pass_s
 
-    def __call__(self) -> float:
-        self.calls += 1
-        if self.calls % 2 == 0:  # read once before a pass and once after it
-            self.now += self.pass_s
-        return self.now
+    @contextlib.contextmanager
+    def __call__(self, speed: dict[str, float], stage: str):
+        yield
+        speed[stage] = speed.get(stage, 0.0) + (self.pass_s * 1000.0 if stage == "inference" else 0)
 
 
-def _live(chunks: list, clock: FakeClock, state=None) -> tuple[whisper.LiveState, list[float]]:
+def _live(chunks: list, pass_s: float, monkeypatch, state=None):
+    monkeypatch.setattr(pipeline, "timed", SlowPasses(pass_s))
     heard: list[float] = []  # buffer length at each transcription
     for chunk in chunks:
         before = state.info.get("audio_s") if state else None
-        state = whisper.live_step(state, chunk, clock=clock)
+        state = whisper.live_step(state, chunk)
         if state.info and state.info["audio_s"] != before:
             heard.append(state.info["audio_s"])
     return state, heard
@@ -167,16 +170,44 @@ def test_live_chunks_grow_the_transcript(tiny, speech, monkeypatch):
     pcm = (np.tile(one, 3) * 32767).astype(np.int16)
     rate, step = 16_000, 8_000  # half-second int16 chunks, as the browser's stream arrives
     silence = [(rate, np.zeros(step, np.int16))] * 3
-    state, heard = _live(silence, FakeClock(0.2))
+    state, heard = _live(silence, 0.2, monkeypatch)
     assert state.text == "" and heard == []  # 1.5 s of silence: nothing transcribed
     monkeypatch.setattr(whisper, "LIVE_WINDOW_S", 5.0)  # roll over to a second window quickly
     speaking = [(rate, pcm[i : i + step]) for i in range(0, 6 * rate, step)]
-    state, heard = _live(speaking, FakeClock(0.2), state)
+    state, heard = _live(speaking, 0.2, monkeypatch, state)
     assert heard[:4] == [2.0, 3.0, 4.0, 5.0]  # re-transcribed every second of new audio
     assert state.language in whisper_tiny.LANGUAGES  # detected once, then kept
     assert state.committed, "the first window's text is kept after the rollover"
     assert state.text.startswith(state.committed)
     assert state.info["real_time_factor"] > 0
     # A machine slower than real time waits for as much new audio as a pass takes.
-    _state, slow = _live(speaking, FakeClock(2.5))
+    _state, slow = _live(speaking, 2.5, monkeypatch)
     assert len(slow) >= 2 and all(b - a >= 2.5 for a, b in itertools.pairwise(slow))
+
+
+def test_the_guard_against_loops_runs_on_short_clips_too(tiny, speech, monkeypatch):
+    pipe, _ = whisper._load(None)
+    monkeypatch.setattr(pipe, "decoding", {**whisper_pipeline.DECODING, "max_length": 5})
+    seen: list[dict] = []
+    generate = pipe.model.generate
+
+    def spy(**kwargs):
+        seen.append(kwargs)
+        return generate(**kwargs)
+
+    monkeypatch.setattr(pipe.model, "generate", spy)
+    result = whisper.predict(speech, language="en")  # 5 s: one window
+    assert result.duration_s < whisper.WINDOW_S
+    short = seen[-1]
+    assert short["temperature"] == (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+    assert short["compression_ratio_threshold"] == 1.7 and short["logprob_threshold"] == -1.0
+    assert "no_speech_threshold" not in short  # a second encoder pass, for long-form only
+    one = audio.load_audio(speech).samples
+    whisper.predict((16_000, np.tile(one, 8)), language="en")  # over 30 s: long-form
+    assert seen[-1]["no_speech_threshold"] == 0.6
+
+
+def test_examples_name_the_language_where_detection_is_unsure():
+    rows = {Path(path).name: (task, language) for path, task, language in whisper.examples()}
+    assert rows["speech-de-train.wav"] == ("transcribe", "de")  # whisper-base hears Yiddish
+    assert all(lang == "" for name, (_, lang) in rows.items() if name.startswith("speech-en-"))

@@ -3,7 +3,8 @@
 Transcripts with latency and real-time factor, and, given a reference transcript, word and
 character error rates computed by jiwer (after lower-casing and removing punctuation, since the
 models differ in both: Whisper writes "Hello, world.", Wav2Vec 2.0 "HELLO WORLD", DeepSpeech
-"hello world"). Endpoint `/compare_speech`.
+"hello world"). Each model's `predict` returns a `Transcript` (`demos.speech.transcript`), so
+every column is read the same way. Endpoint `/compare_speech`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from demos.core import compare, ui
 from demos.core.compare import Outcome
 from demos.core.registry import DemoSpec
 from demos.media import assets, audio
+from demos.speech.transcript import Transcript
 
 RECOGNISERS = ["whisper", "wav2vec2", "deepspeech"]
 _CLEAN = [
@@ -48,11 +50,9 @@ def error_rates(reference: str, hypothesis: str) -> dict[str, float] | None:
 
 def transcribe(spec: DemoSpec, clip: audio.Audio, reference: str) -> tuple[dict[str, Any], dict]:
     """(transcript and error rates, run info with real-time factor) from one recogniser."""
-    result, run = compare.module(spec).predict(clip)
-    text = result["text"].strip()
-    return {"text": text, "errors": error_rates(reference, text)}, audio.run_info(
-        run, clip.duration_s
-    )
+    result: Transcript = compare.module(spec).predict(clip)
+    text = result.text.strip()
+    return {"text": text, "errors": error_rates(reference, text)}, result.run_info()
 
 
 def compare_clip(clip: Any, reference: str = "") -> Any:

@@ -6,7 +6,7 @@ model to this family means one record here and one module or package beside this
 
 from __future__ import annotations
 
-from demos.core.spec import Checkpoint, DemoSpec, ModelCard
+from demos.core.spec import Checkpoint, DemoSpec, Engine, ModelCard
 
 RECORDS: tuple[DemoSpec, ...] = (
     DemoSpec(
@@ -107,5 +107,13 @@ RECORDS: tuple[DemoSpec, ...] = (
             ),
         ),
         half_precision=False,  # LiteRT runs the graph in float32 on the CPU whatever the device
+        engines=(
+            Engine(
+                key="litert",
+                label="LiteRT (TFLite), on the CPU",
+                precision=(("cuda", "float32"), ("mps", "float32"), ("cpu", "float32")),
+                package="ai_edge_litert",
+            ),
+        ),
     ),
 )

@@ -10,11 +10,13 @@ is the product of the feature encoder's conv strides in samples (5·2·2·2·2·
 frame, merges repeats and drops blanks; "|" is the space between words. Word timestamps are the
 frames of a word's first and last letters. Long audio is read in 30 s windows with 5 s of context
 on each side, whose middle frames are stitched together (as transformers' ASR pipeline does), so
-attention never spans more than 40 s.
+attention never spans more than 40 s. The emissions plot is drawn by the tab from the typed
+result (`Wav2Vec2Result.emissions`), after postprocess.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from functools import reduce
 from typing import Any
@@ -26,9 +28,10 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from demos.core import registry, runtime, ui
-from demos.core.pipeline import Pipeline
+from demos.core.pipeline import Pipeline, ui_only
 from demos.core.registry import Checkpoint
 from demos.media import assets, audio
+from demos.speech.transcript import Transcript, word_rows
 
 SPEC = registry.get("wav2vec2")
 CHUNK_S = 30.0  # seconds of audio whose frames each window contributes
@@ -63,11 +66,11 @@ def windows(n_samples: int, rate: int) -> list[tuple[int, int, int, int]]:
 
 
 def plot_emissions(
-    log_probs: torch.Tensor, labels: list[str], chars: list[dict[str, Any]], frame_s: float
+    log_probs: np.ndarray, labels: list[str], chars: list[dict[str, Any]], frame_s: float
 ) -> np.ndarray:
     """The per-frame probabilities of each symbol over the first PLOT_S seconds, as RGB pixels."""
     frames = min(log_probs.shape[0], max(1, math.ceil(PLOT_S / frame_s)))
-    probs = log_probs[:frames].exp().numpy().T  # symbols x frames
+    probs = np.exp(log_probs[:frames]).T  # symbols x frames
     rows = [i for i in range(len(labels)) if probs[i].max() >= PLOT_MIN_PROB] or [0]
     best = probs.argmax(0)
     height = 1.6 + 0.22 * len(rows)  # inches
@@ -101,6 +104,22 @@ def plot_emissions(
 
 
 # classes
+
+
+@dataclasses.dataclass(kw_only=True)
+class Wav2Vec2Result(Transcript):
+    """Greedy CTC's answer: the text, when each word and letter was emitted, and the frames."""
+
+    words: list[dict[str, Any]]  # {"word", "start", "end"}, s
+    chars: list[dict[str, Any]]  # {"char", "start", "end"}, s
+    frame_ms: float  # one output frame, ms (20 for the base models)
+    frames: int  # output frames in the clip
+    log_probs: np.ndarray | None = ui_only()  # [frames, symbols], for the emissions plot
+    labels: tuple[str, ...] = ui_only(default=())  # the symbols' names, in class order
+
+    def emissions(self) -> np.ndarray:
+        """The emissions plot (RGB pixels), drawn from this result."""
+        return plot_emissions(self.log_probs, list(self.labels), self.chars, self.frame_ms / 1000)
 
 
 class Wav2Vec2CTC(Pipeline[Any, dict[str, Any]]):
@@ -199,7 +218,8 @@ class Wav2Vec2CTC(Pipeline[Any, dict[str, Any]]):
             "frame_ms": round(frame_s * 1000, 3),
             "frames": int(log_probs.shape[0]),
             "duration_s": round(outputs["duration_s"], 3),
-            "emissions": plot_emissions(log_probs, self.labels, chars, frame_s),
+            "log_probs": log_probs.numpy(),
+            "labels": tuple(self.labels),
         }
 
 
@@ -208,17 +228,20 @@ class Wav2Vec2CTC(Pipeline[Any, dict[str, Any]]):
 
 def predict(
     clip: Any, checkpoint: str | None = None, progress: runtime.Progress | None = None
-) -> tuple[dict[str, Any], runtime.RunInfo]:
-    """Transcribe `clip`: ({text, words, chars, frame_ms, emissions (RGB array)...}, run info)."""
+) -> Wav2Vec2Result:
+    """Transcribe `clip`: text, word and letter times, the frames' log-probabilities, run info."""
     pipe, info = runtime.load_model(SPEC, SPEC.checkpoint(checkpoint), Wav2Vec2CTC.load, progress)
-    result, info.speed_ms = pipe(clip)
-    return result, info
+    fields, info.speed_ms = pipe(clip)
+    return Wav2Vec2Result(info=info, **fields)
 
 
-def _run_info(run: runtime.RunInfo, result: dict[str, Any]) -> dict[str, Any]:
-    info = audio.run_info(run, result["duration_s"])
-    info["frame_ms"] = result["frame_ms"]
-    return info
+def transcribe(
+    clip: str | None, checkpoint: str, progress: gr.Progress = gr.Progress(track_tqdm=True)
+) -> tuple[str, list[list[Any]], np.ndarray, dict[str, Any]]:
+    """The tab's handler: the plot is drawn here, from the typed result, after postprocess."""
+    result = predict(clip, checkpoint, ui.reporter(progress))
+    info = {**result.run_info(), "frame_ms": result.frame_ms}
+    return result.text, word_rows(result.words), result.emissions(), info
 
 
 def build_tab() -> None:
@@ -241,13 +264,9 @@ def build_tab() -> None:
     )
     if examples:
         gr.Examples([[e] for e in examples], inputs=[clip])
-
-    @ui.guarded(SPEC)
-    def handler(
-        clip: str | None, checkpoint: str, progress: gr.Progress = gr.Progress(track_tqdm=True)
-    ):
-        result, run = predict(clip, checkpoint, ui.reporter(progress))
-        rows = [[w["start"], w["end"], w["word"]] for w in result["words"]]
-        return result["text"], rows, result["emissions"], _run_info(run, result)
-
-    button.click(handler, [clip, checkpoint], [text, words, emissions, info], api_name=SPEC.key)
+    button.click(
+        ui.guarded(SPEC)(transcribe),
+        [clip, checkpoint],
+        [text, words, emissions, info],
+        api_name=SPEC.key,
+    )

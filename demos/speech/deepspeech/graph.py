@@ -7,7 +7,9 @@ LSTM (2048 cells), two dense layers, a softmax over the alphabet plus the CTC bl
 
 Weights: `deepspeech-0.9.3-models.tflite` from https://github.com/mozilla/DeepSpeech/releases
 (MPL-2.0). Coqui STT models share the graph (the same tensor names and metadata), so their
-`.tflite` files run here too, with their own `alphabet.txt` where the model does not embed one.
+`.tflite` files run here too. Coqui's exporter stores the alphabet, sample rate, window, step and
+language in `metadata_*` outputs (read here; an `alphabet.txt` given by the caller wins) and
+leaves `mfccs` without a static shape until the graph has run once (its size is read after a run).
 
 Mozilla's `deepspeech` and Coqui's `stt` wheels do not install on Python 3.11, so this module
 drives the graph itself with `ai_edge_litert`, buffering audio the way their native client does:
@@ -18,8 +20,8 @@ drives the graph itself with `ai_edge_litert`, buffering audio the way their nat
 
 `finish()` also turns the samples left over after the last full window (zero-padded to 512) into
 one last frame, and feeds the last, partial batch zero-padded to 16 steps, keeping only the real
-steps' outputs, as the native client does. Decoding is greedy (best class per frame, repeats
-merged, blanks dropped); the KenLM `.scorer` beam search is not implemented.
+steps' outputs, as the native client does. Greedy decoding is in `alphabet`, beam search with a
+KenLM `.scorer` in `scorer`.
 
 Shapes: S time steps per call (`n_steps`, 16), C context frames per side (9), F MFCCs (26),
 H LSTM cells (2048), K classes (29 for English), T frames in a clip.
@@ -28,7 +30,6 @@ H LSTM cells (2048), K classes (29 for English), T frames in a clip.
 from __future__ import annotations
 
 import os
-import struct
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,8 +39,14 @@ import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 from ai_edge_litert.tools import flatbuffer_utils
 
-# English, as released: space, a-z, apostrophe; the CTC blank is the class after the last label
-DEFAULT_ALPHABET: tuple[str, ...] = (" ", *"abcdefghijklmnopqrstuvwxyz", "'")
+from demos.speech.deepspeech.alphabet import (
+    DEFAULT_ALPHABET,
+    AlphabetError,
+    greedy_decode,
+    load_alphabet,
+    parse_alphabet_blob,
+)
+
 PCM_SCALE = 1.0 / 32768  # int16 PCM -> [-1, 1), as the native client feeds `input_samples`
 DEFAULT_SAMPLE_RATE = 16_000  # Hz, for graphs without `metadata_sample_rate`
 DEFAULT_WIN_STEP_MS = 20  # for graphs without `metadata_feature_win_step`
@@ -54,51 +61,6 @@ class DeepSpeechModelError(ValueError):
 
 
 # helpers
-
-
-def load_alphabet(path: str | os.PathLike[str]) -> tuple[str, ...]:
-    """Labels of a Coqui/DeepSpeech `alphabet.txt`: one per line, in class order.
-
-    Lines starting with `#` are comments, `\\#` stands for a literal `#`, empty lines are skipped
-    and a line holding a single space is the space label.
-    """
-    labels = []
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
-        if line == "\\#":
-            line = "#"
-        elif line.startswith("#") or not line:
-            continue
-        labels.append(line)
-    if not labels:
-        raise DeepSpeechModelError(f"{path}: the alphabet has no labels")
-    return tuple(labels)
-
-
-def parse_alphabet_blob(blob: bytes) -> tuple[str, ...]:
-    """The alphabet the exporter stores in `metadata_alphabet`: a little-endian u16 count, then
-    for each label a u16 class id, a u16 byte length and the label's UTF-8 bytes."""
-    (count,) = struct.unpack_from("<H", blob, 0)
-    labels: dict[int, str] = {}
-    offset = 2
-    for _ in range(count):
-        label_id, size = struct.unpack_from("<HH", blob, offset)
-        offset += 4
-        labels[label_id] = blob[offset : offset + size].decode("utf-8")
-        offset += size
-    if sorted(labels) != list(range(count)):
-        raise DeepSpeechModelError("metadata_alphabet does not number its labels 0..n-1")
-    return tuple(labels[i] for i in range(count))
-
-
-def greedy_decode(probs: np.ndarray, alphabet: Sequence[str]) -> str:
-    """Best-path CTC decoding of `probs` [T, K]: argmax per frame, merge repeats, drop blanks."""
-    if len(probs) == 0:
-        return ""
-    best = np.asarray(probs).argmax(axis=1)
-    keep = np.ones(len(best), dtype=bool)
-    keep[1:] = best[1:] != best[:-1]
-    blank = len(alphabet)
-    return "".join(alphabet[k] for k in best[keep] if k != blank)
 
 
 def features_only_graph(model_bytes: bytes, outputs: Sequence[str]) -> bytes:
@@ -132,6 +94,20 @@ def features_only_graph(model_bytes: bytes, outputs: Sequence[str]) -> bytes:
         if index not in live_buffers:
             buffer.data = None
     return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
+
+
+def _meta_int(meta: dict[str, np.ndarray], name: str, default: int) -> int:
+    return int(meta[name].reshape(-1)[0]) if name in meta else default
+
+
+def _meta_language(meta: dict[str, np.ndarray]) -> str | None:
+    """The `metadata_language` tag (e.g. "hy-Armn-AM"), or None where the exporter left its
+    placeholder ("<language the model was trained on - IETF BCP 47 ...>") or nothing."""
+    if "metadata_language" not in meta:
+        return None
+    raw = meta["metadata_language"].reshape(-1)[0]
+    tag = (raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)).strip()
+    return tag if tag and not tag.startswith("<") else None
 
 
 def _by_name(details: list[dict], names: Sequence[str], kind: str, path: Path) -> dict[str, dict]:
@@ -204,8 +180,10 @@ class DeepSpeechModel:
         self._lock = threading.Lock()
 
         _, n_steps, n_frames, n_features = (int(n) for n in inputs["input_node"]["shape"])
-        sample_rate = int(meta.get("metadata_sample_rate", [DEFAULT_SAMPLE_RATE])[0])
-        step_ms = int(meta.get("metadata_feature_win_step", [DEFAULT_WIN_STEP_MS])[0])
+        sample_rate = _meta_int(meta, "metadata_sample_rate", DEFAULT_SAMPLE_RATE)
+        step_ms = _meta_int(meta, "metadata_feature_win_step", DEFAULT_WIN_STEP_MS)
+        window = int(np.prod(inputs["input_samples"]["shape"]))
+        win_ms = _meta_int(meta, "metadata_feature_win_len", window * 1000 // sample_rate)
         self.spec = GraphSpec(
             n_steps=n_steps,
             n_context=(n_frames - 1) // 2,
@@ -213,29 +191,46 @@ class DeepSpeechModel:
             state_size=int(inputs["previous_state_c"]["shape"][-1]),
             n_classes=int(outputs["logits"]["shape"][-1]),
             sample_rate=sample_rate,
-            window=int(np.prod(inputs["input_samples"]["shape"])),
+            window=window,
             step=sample_rate * step_ms // 1000,
         )
-        if int(np.prod(outputs["mfccs"]["shape"])) != n_features:
+        if sample_rate * win_ms // 1000 != window:
             raise DeepSpeechModelError(
-                f"{self.path.name}: `mfccs` gives {outputs['mfccs']['shape']} values per window, "
+                f"{self.path.name}: the metadata says {win_ms} ms windows at {sample_rate} Hz, "
+                f"but `input_samples` takes {window} samples"
+            )
+        # Coqui's exporter leaves `mfccs` without a static shape ([]) until the graph has run
+        # once: read the size of what it gave on the run above when the graph does not say.
+        declared = [int(n) for n in outputs["mfccs"]["shape"]]
+        per_window = (
+            int(np.prod(declared))
+            if declared
+            else self._features.get_tensor(self._mfccs_index).size
+        )
+        if per_window != n_features:
+            raise DeepSpeechModelError(
+                f"{self.path.name}: `mfccs` gives {per_window} values per window, "
                 f"`input_node` expects {n_features}"
             )
 
-        if alphabet is None and "metadata_alphabet" in meta:
-            labels = parse_alphabet_blob(bytes(meta["metadata_alphabet"].reshape(-1)[0]))
-        elif alphabet is None:
-            labels = DEFAULT_ALPHABET
-        elif isinstance(alphabet, str | os.PathLike):
-            labels = load_alphabet(alphabet)
-        else:
-            labels = tuple(alphabet)
+        try:
+            if alphabet is None and "metadata_alphabet" in meta:
+                labels = parse_alphabet_blob(bytes(meta["metadata_alphabet"].reshape(-1)[0]))
+            elif alphabet is None:
+                labels = DEFAULT_ALPHABET
+            elif isinstance(alphabet, str | os.PathLike):
+                labels = load_alphabet(alphabet)
+            else:
+                labels = tuple(alphabet)
+        except AlphabetError as exc:
+            raise DeepSpeechModelError(f"{self.path.name}: {exc}") from exc
         if len(labels) + 1 != self.spec.n_classes:
             raise DeepSpeechModelError(
                 f"{self.path.name}: the alphabet has {len(labels)} labels but the model outputs "
                 f"{self.spec.n_classes} classes (labels + blank); pass the model's alphabet.txt"
             )
         self.alphabet = labels
+        self.language = _meta_language(meta)
 
     def create_stream(self) -> DeepSpeechStream:
         return DeepSpeechStream(self)
@@ -307,9 +302,17 @@ class DeepSpeechStream:
         self._push(frames)
         self._run_batches(final=False)
 
+    def probs(self) -> np.ndarray:
+        """Per-frame probabilities [T, K] of the batches processed so far."""
+        if not self._probs:
+            return np.zeros((0, self.model.spec.n_classes), np.float32)
+        if len(self._probs) > 1:
+            self._probs = [np.concatenate(self._probs)]  # joined once, not on every read
+        return self._probs[0]
+
     def partial_text(self) -> str:
         """Greedy transcript of the batches processed so far (up to S steps behind the audio)."""
-        return greedy_decode(self._all_probs(), self.model.alphabet)
+        return greedy_decode(self.probs(), self.model.alphabet)
 
     def finish(self) -> tuple[str, np.ndarray]:
         """Flush the buffers; returns the greedy transcript and per-frame probabilities [T, K]."""
@@ -322,7 +325,7 @@ class DeepSpeechStream:
         self._push(list(np.zeros((spec.n_context, spec.n_features), np.float32)))
         self._run_batches(final=True)
         self._finished = True
-        probs = self._all_probs()
+        probs = self.probs()
         return greedy_decode(probs, self.model.alphabet), probs
 
     # internals
@@ -343,8 +346,3 @@ class DeepSpeechStream:
             probs, self._state = self.model.infer(steps, self._state)
             self._probs.append(probs)
             self._frames = self._frames[n:]
-
-    def _all_probs(self) -> np.ndarray:
-        if not self._probs:
-            return np.zeros((0, self.model.spec.n_classes), np.float32)
-        return np.concatenate(self._probs)

@@ -1,11 +1,12 @@
-"""Live microphone transcription for the DeepSpeech tab: chunks in, 16 kHz int16 to the runner.
+"""Live microphone transcription for the DeepSpeech tab: chunks in, int16 at the model's rate out.
 
 A browser records at 44.1 or 48 kHz and sends a chunk every half second. Resampling each chunk on
 its own would put a zero-padded edge (a click) at every chunk boundary, so `StreamResampler` keeps
-enough of the previous audio to compute every 16 kHz sample exactly as resampling the whole
-recording at once would (`demos.media.audio.resample`, torchaudio's windowed sinc), holding back only the
-few samples that still depend on audio not yet arrived. Fed through the runner's own stream, a
-recording chunked any way gives the transcript of the whole recording.
+enough of the previous audio to compute every output sample exactly as resampling the whole
+recording at once would (`demos.media.audio.resample`, torchaudio's windowed sinc), holding back
+only the few samples that still depend on audio not yet arrived. The pipeline
+(`demos.speech.deepspeech.pipeline`) feeds what `LiveSession.take` gives to the session's stream,
+so a recording chunked any way gives the transcript of the whole recording.
 
 Sessions (one per recording) live in a small store keyed by a random token that the page keeps in
 a `gr.State`; they are dropped after `IDLE_S` without a chunk, the oldest first beyond
@@ -39,7 +40,7 @@ PCM_MAX = 32767
 
 
 def to_pcm16(samples: np.ndarray) -> np.ndarray:
-    """Float samples in [-1, 1] → int16, the exact inverse of `demos.media.audio`'s int16 → float."""
+    """Float samples in [-1, 1] → int16: the exact inverse of `demos.media.audio`'s reading."""
     return np.clip(np.round(samples * 32768.0), -32768, PCM_MAX).astype(np.int16)
 
 
@@ -105,8 +106,8 @@ class LiveSession:
     stream: DeepSpeechStream
     source: audio.AudioStream = field(default_factory=audio.AudioStream)
     resampler: StreamResampler | None = None
-    fed_samples: int = 0  # 16 kHz samples given to the runner
-    inference_ms: float = 0.0  # time spent in `stream.feed` (and `finish`)
+    fed_samples: int = 0  # samples at the model's rate handed to the pipeline
+    speed_ms: dict[str, float] = field(default_factory=dict)  # the pipeline's stage times, summed
     finished: bool = False
     text: str = ""  # the final transcript, once finished
     info: dict[str, Any] = field(default_factory=dict)
@@ -114,43 +115,40 @@ class LiveSession:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
-    def seconds(self) -> float:
-        return self.fed_samples / audio.SAMPLE_RATE
+    def rate(self) -> int:
+        return self.stream.model.spec.sample_rate
 
-    def push(self, chunk: Any) -> None:
-        """Decode a chunk (Gradio's `(rate, array)` or a file), resample it, feed the runner."""
+    @property
+    def seconds(self) -> float:
+        return self.fed_samples / self.rate
+
+    def take(self, chunk: Any) -> np.ndarray:
+        """Decode a chunk (Gradio's `(rate, array)` or a file) and resample it: the int16
+        samples that no later chunk can change, for the runner."""
         if chunk is None:
-            return
+            return np.zeros(0, np.int16)
         self.source.append(chunk)
         new = np.concatenate(self.source.chunks) if self.source.chunks else np.zeros(0)
         self.source.chunks.clear()  # only the count is kept: the runner buffers what it needs
         if self.resampler is None:
-            self.resampler = StreamResampler(self.source.source_rate or audio.SAMPLE_RATE)
+            self.resampler = StreamResampler(self.source.source_rate or self.rate, self.rate)
         limit = audio.max_seconds()
         if self.source.duration_s > limit:
             raise BadInput(
                 f"This recording passed {limit:.0f} s, the longest this gallery takes "
                 "(GALLERY_MAX_AUDIO_SECONDS); start a new one."
             )
-        self._feed(self.resampler.push(new))
+        return self._counted(self.resampler.push(new))
 
-    def finish(self) -> np.ndarray:
-        """Flush the resampler and the runner; the per-frame probabilities [T, K]."""
-        if self.resampler is not None:
-            self._feed(self.resampler.finish())
-        start = time.perf_counter()
-        _, probs = self.stream.finish()
-        self.inference_ms += (time.perf_counter() - start) * 1000.0
-        self.finished = True
-        return probs
+    def flush(self) -> np.ndarray:
+        """The resampler's last samples, at the end of the recording."""
+        if self.resampler is None:
+            return np.zeros(0, np.int16)
+        return self._counted(self.resampler.finish())
 
-    def _feed(self, samples: np.ndarray) -> None:
-        if len(samples) == 0:
-            return
-        start = time.perf_counter()
-        self.stream.feed(to_pcm16(samples))
-        self.inference_ms += (time.perf_counter() - start) * 1000.0
+    def _counted(self, samples: np.ndarray) -> np.ndarray:
         self.fed_samples += len(samples)
+        return to_pcm16(samples)
 
 
 class SessionStore:
