@@ -80,14 +80,8 @@ def run_each(
     yield outcomes
     for spec, outcome in zip(specs, outcomes, strict=True):
         try:
-            got = call(spec)
-            if isinstance(got, tuple):  # TRANSITION: (answer, info), until every tab is typed
-                outcome.result, info = got
-                outcome.answer = lambda value: value
-                outcome.info = info if isinstance(info, dict) else info.as_dict()
-            else:
-                outcome.result = got
-                outcome.info = got.info.as_dict()
+            outcome.result = call(spec)
+            outcome.info = outcome.result.info_dict()
         except GalleryError as exc:
             outcome.error = str(exc)
         except gr.Error as exc:

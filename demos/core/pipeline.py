@@ -45,6 +45,10 @@ class Result:
 
     info: RunInfo
 
+    def info_dict(self) -> dict[str, Any]:
+        """The run info as the tab and the API show it (a result may add what it measured)."""
+        return self.info.as_dict()
+
     def answer(self) -> dict[str, Any]:
         """The answer's fields as plain Python, without the run info (for the API and compare)."""
         return {

@@ -48,23 +48,27 @@ def error_rates(reference: str, hypothesis: str) -> dict[str, float] | None:
     }
 
 
-def transcribe(spec: DemoSpec, clip: audio.Audio, reference: str) -> tuple[dict[str, Any], dict]:
-    """(transcript and error rates, run info with real-time factor) from one recogniser."""
-    result: Transcript = compare.module(spec).predict(clip)
-    text = result.text.strip()
-    return {"text": text, "errors": error_rates(reference, text)}, result.run_info()
+def transcribe(spec: DemoSpec, clip: audio.Audio) -> Transcript:
+    """One recogniser's transcript of the clip (run info with the real-time factor)."""
+    return compare.module(spec).predict(clip)
 
 
 def compare_clip(clip: Any, reference: str = "") -> Any:
-    """Yield the outcomes (one per recogniser) after each finishes."""
+    """Yield the outcomes (one per recogniser) after each finishes; the API shows each one's
+    text and, given a reference, its error rates."""
     checked = audio.load_audio(clip)  # once, so a bad file is one clear message
+
+    def answer(result: Transcript) -> dict[str, Any]:
+        text = result.text.strip()
+        return {"text": text, "errors": error_rates(reference, text)}
+
     yield from compare.run_each(
-        compare.present(RECOGNISERS), lambda spec: transcribe(spec, checked, reference)
+        compare.present(RECOGNISERS), lambda spec: transcribe(spec, checked), answer=answer
     )
 
 
-def _errors_line(result: dict[str, Any]) -> str:
-    errors = result.get("errors")
+def _errors_line(outcome: Outcome) -> str:
+    errors = outcome.as_dict()["result"]["errors"]
     if not errors:
         return ""
     return f"WER {errors['wer']:.1%} · CER {errors['cer']:.1%}"
@@ -101,8 +105,8 @@ def build_tab() -> None:
         values: list[Any] = []
         for outcome in outcomes:
             values += [
-                outcome.result["text"] if outcome.ok else None,
-                _errors_line(outcome.result) if outcome.ok else "",
+                outcome.result.text.strip() if outcome.ok else None,
+                _errors_line(outcome) if outcome.ok else "",
                 compare.status(outcome),
             ]
         return [*values, [o.as_dict() for o in outcomes]]

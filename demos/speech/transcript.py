@@ -22,9 +22,11 @@ class Transcript(Result):
     text: str
     duration_s: float  # the clip's length, s (3 decimals)
 
-    def run_info(self) -> dict[str, Any]:
+    def info_dict(self) -> dict[str, Any]:
         """The run info as the tabs show it: plus the audio length and the real-time factor."""
         return audio.run_info(self.info, self.duration_s)
+
+    run_info = info_dict  # the speech tabs' name for it
 
 
 def word_rows(words: list[dict[str, Any]], key: str = "word") -> list[list[Any]]:

@@ -18,7 +18,6 @@ import numpy as np
 from demos.core import compare, registry, ui
 from demos.core.compare import Outcome
 from demos.core.pipeline import Result
-from demos.core.runtime import RunInfo
 from demos.media import assets, images
 from demos.vision import views
 from demos.vision.classify import Classification
@@ -53,11 +52,10 @@ def agreement(outcomes: list[Outcome]) -> str:
     )
 
 
-def run_one(spec: Any, image: Any) -> tuple[Result, RunInfo]:
-    """(typed result, run info) of one model on the image."""
+def run_one(spec: Any, image: Any) -> Result:
+    """The typed result of one model on the image."""
     module = compare.module(spec)
-    result = module.predict(image) if spec.key in DETECTORS else module.predict(image, TOP_K)
-    return result, result.info
+    return module.predict(image) if spec.key in DETECTORS else module.predict(image, TOP_K)
 
 
 def column_value(result: Result) -> Any:
@@ -126,7 +124,7 @@ def compare_image(image: Any) -> Any:
     """Yield the outcomes (one per model) after each model finishes."""
     rgb = images.to_rgb(image)  # checked once, so a bad file is one clear message
     yield from compare.run_each(
-        compare.present(CLASSIFIERS + DETECTORS), lambda spec: run_one(spec, rgb)
+        compare.present(CLASSIFIERS + DETECTORS), lambda spec: run_one(spec, rgb), answer=answer
     )
 
 
