@@ -16,8 +16,6 @@ from typing import Any
 import gradio as gr
 import numpy as np
 import torch.nn.functional as F
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 from demos.core import compare, runtime, ui
 from demos.core.compare import Outcome
@@ -96,6 +94,11 @@ def word_similarity(spec: DemoSpec, text: str, word: str) -> WordSimilarity:
 
 def heatmap(similarity: list[list[float]], title: str) -> np.ndarray:
     """A cosine-similarity heat map of the occurrences (RGB array)."""
+    from matplotlib.backends.backend_agg import (
+        FigureCanvasAgg,  # at draw time: no matplotlib at start-up
+    )
+    from matplotlib.figure import Figure  # at draw time: no matplotlib at start-up
+
     sims = np.asarray(similarity)
     n = len(sims)
     fig = Figure(figsize=(4.2, 3.6), dpi=100, layout="constrained")

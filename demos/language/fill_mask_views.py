@@ -13,9 +13,6 @@ import math
 from typing import Any
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.collections import PolyCollection
-from matplotlib.figure import Figure
 
 AVERAGE = "average"  # the layer or head choice that means "the mean over all of them"
 MAX_LABELS = 48  # more token names than this overlap on the axis; then every k-th is named
@@ -77,6 +74,12 @@ def attention_figure(attention: dict[str, Any], layer: str, head: str) -> np.nda
     Drawn for speed (under about 100 ms for 512 tokens): the bars are one collection rather than
     a patch each, and the margins are fixed rather than computed by a layout engine.
     """
+    from matplotlib.backends.backend_agg import (
+        FigureCanvasAgg,  # at draw time: no matplotlib at start-up
+    )
+    from matplotlib.collections import PolyCollection  # at draw time: no matplotlib at start-up
+    from matplotlib.figure import Figure  # at draw time: no matplotlib at start-up
+
     tokens, mask = attention["tokens"], int(attention["mask_index"])
     layers, heads = len(attention["weights"]), len(attention["weights"][0])
     row = attention_row(attention, layer, head)

@@ -24,8 +24,6 @@ from typing import Any
 import gradio as gr
 import numpy as np
 import torch
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 from demos.core import registry, runtime, ui
 from demos.core.pipeline import Pipeline, ui_only
@@ -69,6 +67,11 @@ def plot_emissions(
     log_probs: np.ndarray, labels: list[str], chars: list[dict[str, Any]], frame_s: float
 ) -> np.ndarray:
     """The per-frame probabilities of each symbol over the first PLOT_S seconds, as RGB pixels."""
+    from matplotlib.backends.backend_agg import (
+        FigureCanvasAgg,  # at draw time: no matplotlib at start-up
+    )
+    from matplotlib.figure import Figure  # at draw time: no matplotlib at start-up
+
     frames = min(log_probs.shape[0], max(1, math.ceil(PLOT_S / frame_s)))
     probs = np.exp(log_probs[:frames]).T  # symbols x frames
     rows = [i for i in range(len(labels)) if probs[i].max() >= PLOT_MIN_PROB] or [0]

@@ -21,7 +21,6 @@ from typing import Any
 import gradio as gr
 import numpy as np
 import torch
-from matplotlib import colormaps
 from PIL import Image
 
 from demos.core import registry, runtime, ui
@@ -70,6 +69,8 @@ def pick_layer(layer: int | float | None, n_layers: int) -> int:
 
 def overlay(image: Image.Image, weights: Sequence[float] | torch.Tensor) -> np.ndarray:
     """The patch weights as a heat map laid over the image (the processor resizes, not crops)."""
+    from matplotlib import colormaps  # at draw time: no matplotlib at start-up
+
     grid = np.asarray(weights, dtype=np.float32)
     side = round(grid.size**0.5)
     heat = Image.fromarray((grid.reshape(side, side) * 255).astype(np.uint8)).resize(

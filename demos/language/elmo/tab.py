@@ -23,8 +23,6 @@ from typing import Any
 import gradio as gr
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 from demos.core import registry, runtime, ui
 from demos.language.elmo import weights as elmo_weights
@@ -68,6 +66,11 @@ EXPLANATION = (
 
 def heatmap(result: ElmoResult) -> np.ndarray:
     """One cosine-similarity heat map per layer, side by side, on one colour scale (RGB array)."""
+    from matplotlib.backends.backend_agg import (
+        FigureCanvasAgg,  # at draw time: no matplotlib at start-up
+    )
+    from matplotlib.figure import Figure  # at draw time: no matplotlib at start-up
+
     sims = [np.asarray(layer["similarity"]) for layer in result.layers]
     n = sims[0].shape[0]
     low = min(0.9, math.floor(min(s.min() for s in sims) * 10) / 10)  # 1.0 alone has no scale

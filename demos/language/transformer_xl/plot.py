@@ -12,10 +12,10 @@ import math
 from typing import TYPE_CHECKING
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
     from demos.language.transformer_xl.pipelines import MemoryResult
 
 CARRIED, RESET = "#1f77b4", "#d62728"  # blue: Transformer-XL; red: a fixed-context reader
@@ -44,6 +44,11 @@ def _as_array(values: list[float | None]) -> np.ndarray:
 
 def loss_figure(result: MemoryResult) -> Figure:
     """Loss along the passage and by position within a segment, both readings on each panel."""
+    from matplotlib.backends.backend_agg import (
+        FigureCanvasAgg,  # at draw time: no matplotlib at start-up
+    )
+    from matplotlib.figure import Figure  # at draw time: no matplotlib at start-up
+
     seg, segments = result.segment_len, result.segments
     window = max(2, seg // 4)  # tokens; short enough to show the jump after each boundary
     fig = Figure(figsize=(9.5, 7.0), dpi=100, layout="constrained")

@@ -12,11 +12,7 @@ import html
 from typing import Any
 
 import numpy as np
-from matplotlib import colormaps
 from PIL import Image, ImageDraw, ImageFont
-
-PALETTE = colormaps["tab20"]  # 20 distinct colours, one per class id (mod 20)
-
 
 # helpers
 
@@ -29,8 +25,18 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
         return ImageFont.load_default()
 
 
+@functools.cache
+def _palette():
+    """matplotlib's tab20: 20 distinct colours, one per class id (mod 20); loaded on first use,
+    not at start-up."""
+    from matplotlib import colormaps
+
+    return colormaps["tab20"]
+
+
 def colour(class_id: int) -> tuple[int, int, int]:
-    r, g, b, _ = PALETTE(class_id % PALETTE.N)
+    palette = _palette()
+    r, g, b, _ = palette(class_id % palette.N)
     return round(r * 255), round(g * 255), round(b * 255)
 
 
