@@ -22,7 +22,7 @@ import logging
 
 import gradio as gr
 
-from demos.core import display, overview, patches, registry, retention
+from demos.core import display, overview, patches, registry, retention, runtime
 
 log = logging.getLogger("gallery")
 
@@ -137,6 +137,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--ssl-keyfile", help="its private key (PEM)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    runtime.limit_malloc_arenas()  # a day of requests must not fragment the heap
     demo.queue(default_concurrency_limit=2).launch(
         **launch_options(args.host, args.port, args.ssl_certfile, args.ssl_keyfile)
     )

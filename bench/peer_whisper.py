@@ -151,13 +151,13 @@ def measure(
     from demos.core import runtime
     from demos.core.registry import Checkpoint
     from demos.media import audio
-    from demos.speech.whisper import ct2, tab
+    from demos.speech.whisper import convert, ct2, tab
 
     with contextlib.ExitStack() as stack:
         home = work_dir or Path(stack.enter_context(tempfile.TemporaryDirectory()))
         stack.enter_context(_environment(threads, GALLERY_HOME=str(home), GALLERY_DEVICE="cpu"))
         runtime.CACHE.clear()  # loads under these settings, not earlier ones
-        folder = ct2.converted(Checkpoint(id=str(hf_dir), label=Path(hf_dir).name))
+        folder = convert.converted(Checkpoint(id=str(hf_dir), label=Path(hf_dir).name))
         bare = WhisperModel(str(folder), device="cpu", compute_type="int8", cpu_threads=threads)
         seen: dict[str, Any] = {}
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 import re
 import unicodedata
+from pathlib import Path
 
 import jiwer
 import numpy as np
@@ -74,10 +75,17 @@ def _rows(table) -> list[list]:
 
 
 @pytest.fixture
-def whisper_base(realweight, monkeypatch):
+def whisper_base(realweight, monkeypatch, whisper_home):
     path = realweight("whisper-base")
     monkeypatch.setenv(whisper.SPEC.env_var, str(path))
+    monkeypatch.setenv("GALLERY_HOME", str(whisper_home))  # its CTranslate2 conversion, once
     return path
+
+
+@pytest.fixture(scope="session")
+def whisper_home(tmp_path_factory) -> Path:
+    """One gallery home for the session: the default engine converts whisper-base once."""
+    return tmp_path_factory.mktemp("whisper-gallery-home")
 
 
 @pytest.fixture
@@ -92,9 +100,12 @@ def armenian(realweight, monkeypatch, tmp_path):
 
 
 def test_jfk_through_the_endpoint_with_language_and_word_times(gallery_client, whisper_base, media):
-    text, heard, segments, words, info = gallery_client.predict(
+    text, heard, segments, words, info, top = gallery_client.predict(
         handle_file(str(media("jfk.wav"))), "transcribe", "", True, "", api_name="/whisper"
     )
+    assert top["label"] == "en" or "English" in top["label"], top
+    probabilities = [c["confidence"] for c in top["confidences"]]
+    assert all(0 <= p <= 1 for p in probabilities) and sum(probabilities) <= 1 + 1e-6
     assert wer(JFK, text) <= 0.05, text
     assert heard == "English (en, detected)"
     assert info["checkpoint"] == str(whisper_base) and info["audio_s"] == pytest.approx(11.0)

@@ -1,4 +1,9 @@
-"""Whisper: endpoint, language, timestamps, long-form, live streaming (tiny model: plumbing)."""
+"""Whisper: endpoint, language, timestamps, long-form, live, engines (tiny model: plumbing).
+
+The tiny model cannot run on CTranslate2 (faster-whisper needs Whisper's own vocabulary and
+decoder context), so the default engine falls back to transformers here and the run info says
+why; tests/test_whisper_ct2.py checks the CTranslate2 engine on real weights.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ import soundfile as sf
 from gradio_client import handle_file
 
 from demos.core import pipeline, registry
-from demos.core.errors import BadInput
+from demos.core.errors import BadInput, GalleryError
 from demos.media import assets, audio
 from demos.speech.whisper import pipeline as whisper_pipeline
 from demos.speech.whisper import tab as whisper
@@ -54,12 +59,16 @@ def _check_times(rows: list[list], duration: float) -> None:
 
 
 def test_transcribe_with_detected_language_and_segment_times(gallery_client, tiny, speech):
-    text, heard, segments, words, info = gallery_client.predict(
+    text, heard, segments, words, info, top = gallery_client.predict(
         handle_file(speech), "transcribe", "", False, "", api_name="/whisper"
     )
     duration = sf.info(speech).duration
     languages = whisper_tiny.LANGUAGES
     assert any(f"({code}, detected)" in heard for code in languages), heard
+    # The detected language first among the top ones, with probabilities that sum to at most 1.
+    confidences = top["confidences"]
+    assert 1 <= len(confidences) <= 5 and heard.split(" (")[0] in confidences[0]["label"]
+    assert sum(c["confidence"] for c in confidences) <= 1.0 + 1e-6
     rows = _rows(segments)
     assert rows and isinstance(text, str)
     _check_times(rows, duration)
@@ -72,10 +81,11 @@ def test_transcribe_with_detected_language_and_segment_times(gallery_client, tin
 
 
 def test_word_timestamps_and_a_chosen_language_for_translation(gallery_client, tiny, speech):
-    text, heard, _segments, words, _info = gallery_client.predict(
+    text, heard, _segments, words, _info, top = gallery_client.predict(
         handle_file(speech), "translate", "de", True, "", api_name="/whisper"
     )
     assert heard == "German (de, as chosen)"
+    assert top is None or not top.get("confidences")  # chosen, not detected: no probabilities
     rows = _rows(words)
     assert rows, "word timestamps were asked for"
     _check_times(rows, sf.info(speech).duration)
@@ -88,7 +98,7 @@ def test_every_audio_example_transcribes(gallery_client, tiny):
     examples = assets.audio()
     assert len(examples) >= 2
     for path in examples:
-        _text, heard, segments, _words, info = gallery_client.predict(
+        _text, heard, segments, _words, info, _top = gallery_client.predict(
             handle_file(path), "transcribe", "", False, "", api_name="/whisper"
         )
         assert _rows(segments) and "detected" in heard
@@ -113,6 +123,36 @@ def test_missing_weights_and_bad_audio_are_messages(gallery_client, tiny, speech
             gallery_client.predict(
                 handle_file(str(path)), "transcribe", "", False, "", api_name="/whisper"
             )
+
+
+def test_engines_default_falls_back_and_pytorch_is_selectable(gallery_client, tiny, speech):
+    outputs = {
+        engine: gallery_client.predict(
+            handle_file(speech), "transcribe", "en", False, "", engine, api_name="/whisper"
+        )
+        for engine in ("", "ctranslate2", "pytorch")
+    }
+    for engine in ("", "ctranslate2"):  # CTranslate2 first; the tiny model cannot run on it
+        info = outputs[engine][4]
+        assert info["engine"] == "pytorch" and info["dtype"] == "float32"
+        assert "faster-whisper runs Whisper's own vocabulary" in info["fallback"], info
+    info = outputs["pytorch"][4]
+    assert info["engine"] == "pytorch" and "fallback" not in info
+    assert len({out[0] for out in outputs.values()}) == 1  # the same model ran each time
+    with pytest.raises(GalleryError, match="no engine 'onnx'"):
+        whisper.predict(speech, engine="onnx")
+
+
+def test_engine_record_and_menu():
+    assert [e.key for e in SPEC.engines] == ["ctranslate2", "pytorch"]
+    fast = SPEC.engines[0]
+    assert (fast.precision_on("cpu", "float32"), fast.precision_on("cuda", "float32")) == (
+        "int8",
+        "float16",
+    )
+    assert "mps" not in fast.devices and fast.package == "faster_whisper"
+    choices = whisper._engine_choices()
+    assert choices[0] == (f"default: {fast.label}", "") and len(choices) == 3
 
 
 # in Python
@@ -159,7 +199,7 @@ def _live(chunks: list, pass_s: float, monkeypatch, state=None):
     heard: list[float] = []  # buffer length at each transcription
     for chunk in chunks:
         before = state.info.get("audio_s") if state else None
-        state = whisper.live_step(state, chunk)
+        state = whisper.live_step(state, chunk, engine="pytorch")
         if state.info and state.info["audio_s"] != before:
             heard.append(state.info["audio_s"])
     return state, heard

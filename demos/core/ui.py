@@ -217,6 +217,15 @@ def audio_input(what: str = "Speech") -> gr.Audio:
     )
 
 
+def session_state(value: Any = None) -> gr.State:
+    """Per-browser-session memory (the last result, a live recording), dropped after the
+    retention window (`GALLERY_KEEP_FILES_MINUTES`) like the files: a user's picture or voice
+    does not stay in the server's memory either."""
+    from demos.core import retention
+
+    return gr.State(value, time_to_live=retention.keep_seconds())
+
+
 def summary_line(info: dict[str, Any] | None) -> str:
     """Run info as one line a class can read: "cpu · PyTorch float32 · 27 ms · loaded in 1.8 s"."""
     if not info:

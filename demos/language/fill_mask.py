@@ -256,7 +256,8 @@ def build_tab(spec: DemoSpec, examples: list[str]) -> None:
     info = ui.run_info()
     with gr.Accordion("Attention numbers (as the API returns them)", open=False):
         numbers = gr.JSON(label="Tokens, mask index, weights[layer][head][token]")
-    answer = gr.State()  # the last result, so that a new layer or head redraws without a run
+    # the last result, so that a new layer or head redraws without a run
+    answer = ui.session_state()
     gr.Examples([[e] for e in examples], inputs=[text])
 
     @ui.guarded(spec)

@@ -209,7 +209,7 @@ def build_tab() -> None:
         "are why it fits a phone."
     )
     chart = gr.Image(label="Weights per depthwise block", type="numpy", format="png")
-    measured = gr.State({})
+    measured = ui.session_state({})
     if examples:
         gr.Examples([[e] for e in examples], inputs=[image])
     button.click(

@@ -176,7 +176,10 @@ def on_image(
 ):
     rgb = images.to_rgb(image)
     result = predict(rgb, int(top_k), checkpoint, ui.reporter(progress), int(layer))
-    kept = {"image": rgb, "result": result}  # what the layer slider redraws from
+    # What the layer slider redraws from, and no more: the picture at the size the model reads
+    # it (all the patch picture uses) and the rollouts, not the upload or the drawn images.
+    small = rgb.resize((result.image_size, result.image_size), Image.Resampling.BILINEAR)
+    kept = {"image": small, "result": dataclasses.replace(result, overlay=None, patches=None)}
     return (
         ui.to_label(result.predictions),
         result.overlay,
@@ -226,7 +229,7 @@ def build_tab() -> None:
             )
             caption = gr.Markdown()
         patches = gr.Image(label="The image cut into patches", type="numpy", format="png")
-    kept = gr.State(None)
+    kept = ui.session_state(None)
     if examples:
         gr.Examples([[e] for e in examples], inputs=[image])
     button.click(

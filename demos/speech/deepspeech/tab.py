@@ -268,7 +268,7 @@ def build_tab() -> None:
         )
         live_text = gr.Textbox(label="Live transcript", lines=4)
         live_info = ui.run_info()
-    token = gr.State(None)  # this page's recording, a key into deepspeech.live.SESSIONS
+    token = ui.session_state(None)  # this page's recording, a key into deepspeech.live.SESSIONS
     finish = gr.Checkbox(False, visible=False, label="Finish the recording")
     guarded, private = ui.guarded(SPEC), {"api_visibility": "private"}
     button.click(

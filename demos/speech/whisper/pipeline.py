@@ -36,6 +36,7 @@ from demos.media import audio
 from demos.speech.transcript import Transcript
 
 WINDOW_S = 30.0  # Whisper reads 30 s windows: 3000 log-mel frames of 10 ms
+WINDOW_FRAMES = 3000  # log-mel frames in one window
 TASKS = ("transcribe", "translate")
 # OpenAI's transcribe() on every window: fall back to sampling at rising temperatures when a
 # window's text compresses too well (a repetition loop) or its mean log-prob is below -1; in
@@ -52,6 +53,7 @@ DECODING: dict[str, Any] = {
     "no_speech_threshold": 0.6,
 }
 NO_SPACE_LANGUAGES = {"zh", "ja", "th", "lo", "my", "yue"}  # words are tokens, not spaced runs
+TOP_LANGUAGES = 5  # languages (with probabilities) kept from detection
 
 
 # helpers
@@ -67,6 +69,14 @@ def language_code(language: str | None) -> str | None:
     if wanted in TO_LANGUAGE_CODE:
         return TO_LANGUAGE_CODE[wanted]
     raise BadInput(f"Whisper does not know the language {language!r}; pick one from the list.")
+
+
+def top_languages(probs: list[tuple[str, float]]) -> list[dict[str, Any]]:
+    """[(code, probability), ...] best first → the result's `languages` (the first five)."""
+    return [
+        {"language": code, "name": LANGUAGES.get(code, code).title(), "probability": round(p, 4)}
+        for code, p in probs[:TOP_LANGUAGES]
+    ]
 
 
 def language_choices() -> list[tuple[str, str]]:
@@ -87,6 +97,9 @@ class WhisperResult(Transcript):
     task: str  # "transcribe" or "translate"
     segments: list[dict[str, Any]]  # {"start", "end", "text"}, s
     words: list[dict[str, Any]]  # {"word", "start", "end"}, s; empty unless asked for
+    # The likeliest languages when detected, best first: {"language", "name", "probability"};
+    # empty when the user chose the language or the checkpoint is English-only.
+    languages: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
 
 class WhisperASR(Pipeline[Any, dict[str, Any]]):
@@ -159,12 +172,12 @@ class WhisperASR(Pipeline[Any, dict[str, Any]]):
         inputs = self.to_device(
             {"input_features": batch["input_features"], "attention_mask": batch["attention_mask"]}
         )
-        language, detected = batch["language"], False
+        language, detected, probs = batch["language"], False, []
         kwargs: dict[str, Any] = {}
         if self.multilingual:
-            if language is None:  # one decoder step over the language tokens, first 30 s only
-                lang_id = int(self.model.detect_language(inputs["input_features"])[0])
-                language, detected = self.id_to_language.get(lang_id, "en"), True
+            if language is None:
+                probs = self._detect(inputs["input_features"])
+                language, detected = probs[0][0], True
             kwargs = {"task": batch["task"], "language": language}
         if batch["words"]:
             if not getattr(self.model.generation_config, "alignment_heads", None):
@@ -192,9 +205,26 @@ class WhisperASR(Pipeline[Any, dict[str, Any]]):
             "segments": segments,
             "language": language or "en",
             "detected": detected,
+            "languages": probs,
             "duration_s": batch["duration_s"],
             "task": batch["task"],
         }
+
+    def _detect(self, features: torch.Tensor) -> list[tuple[str, float]]:
+        """[(code, probability), ...] best first, from the first 30 s: transformers'
+        `detect_language` (one decoder step from <|startoftranscript|>, only the language
+        tokens allowed), with the softmax it leaves out, as OpenAI's `detect_language` returns."""
+        sot = self.model.generation_config.decoder_start_token_id
+        start = torch.full((features.shape[0], 1), sot, device=self.device)
+        window = features[:, :, :WINDOW_FRAMES]
+        out = self.model(input_features=window, decoder_input_ids=start, use_cache=False)
+        logits = out.logits[0, -1].float()
+        ids = list(self.id_to_language)
+        probs = logits[ids].softmax(-1).tolist()
+        return sorted(
+            ((self.id_to_language[i], p) for i, p in zip(ids, probs, strict=True)),
+            key=lambda pair: -pair[1],
+        )
 
     def forward_steps(self, batch: dict[str, Any]) -> Iterator[dict[str, Any]]:
         """One step: the whole pass (the live panel re-transcribes its buffer as one)."""
@@ -248,6 +278,7 @@ class WhisperASR(Pipeline[Any, dict[str, Any]]):
             "language": code,
             "language_name": LANGUAGES.get(code, code).title(),
             "language_detected": outputs["detected"],
+            "languages": top_languages(outputs["languages"]),
             "task": outputs["task"],
             "duration_s": round(end_s, 3),
             "segments": segments,

@@ -333,7 +333,7 @@ def _webcam_tab(settings: list[Any]) -> None:
             # the same handler, through this hidden button.
             one_frame = gr.Button("Annotate one frame", visible=False)
     handler = ui.guarded(SPEC)(on_frame)
-    times = gr.State([])  # arrival times (s) of this session's last frames
+    times = ui.session_state([])  # arrival times (s) of this session's last frames
     inputs, outputs = [webcam, *settings, times], [live, live_stats, times]
     webcam.stream(
         handler,
