@@ -40,14 +40,14 @@ RAN = re.compile(r"\d ms")  # the run line ("cpu · pytorch float32 · 27 ms") s
 SHOWN: dict[str, list[str]] = {
     "bert": ["Both sides", "Left context only", "Attention of the mask position"],
     "roberta": ["Both sides", "Left context only", "Attention of the mask position"],
-    "elmo": ["Cosine similarity per layer", "Nearest other occurrence, per layer"],
+    "elmo": ["Reading the heat map", "Nearest other occurrence, per layer"],
     "transformer_xl": ["Continuation"],
     "gpt": [],  # a chat: the answer bubble is checked instead
     "mobilenet_v2": ["Top labels", "Weights per depthwise block"],
     "vit": ["Top labels", "The image cut into patches", "Attention rollout"],
-    "yolo": ["Detections"],
-    "whisper": ["Transcript"],
-    "wav2vec2": ["Transcript"],
+    "yolo": ["Detections", "forward pass", "Objects per class"],
+    "whisper": ["Text", "Languages heard (top 5"],
+    "wav2vec2": ["Text (greedy CTC)", "CTC emissions"],
     "deepspeech": ["Transcript"],
 }
 
