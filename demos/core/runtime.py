@@ -64,6 +64,11 @@ def engine_available(engine: Engine) -> bool:
     return engine.package is None or importlib.util.find_spec(engine.package) is not None
 
 
+def engine_runs_here(engine: Engine, dev: torch.device | None = None) -> bool:
+    """Whether `engine` runs on the gallery's device and is installed."""
+    return (dev or device()).type in engine.devices and engine_available(engine)
+
+
 def engine_for(spec: DemoSpec, requested: str | None = None, dev: torch.device | None = None):
     """The engine to run `spec` with: `requested` (its key) if it runs here, else the fastest.
 
@@ -71,7 +76,7 @@ def engine_for(spec: DemoSpec, requested: str | None = None, dev: torch.device |
     for, the first engine of the record that runs on the device and is installed.
     """
     dev = dev or device()
-    usable = [e for e in spec.engines if dev.type in e.devices and engine_available(e)]
+    usable = [e for e in spec.engines if engine_runs_here(e, dev)]
     wanted = (requested or "").strip()
     if wanted:
         for engine in spec.engines:

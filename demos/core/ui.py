@@ -116,6 +116,23 @@ def checkpoint_picker(spec: DemoSpec) -> gr.Dropdown:
     )
 
 
+def engine_picker(spec: DemoSpec, info: str) -> gr.Dropdown:
+    """The record's engines that run here, after a "fastest here" entry whose value is "".
+
+    "" is resolved per request by `runtime.engine_for` (the fastest that runs on this device);
+    any other name gets the runtime's message saying what runs here.
+    """
+    usable = [e for e in spec.engines if runtime.engine_runs_here(e)]
+    fastest = f"fastest here: {usable[0].label}" if usable else "fastest here"
+    return gr.Dropdown(
+        choices=[(fastest, ""), *((e.label, e.key) for e in usable)],
+        value="",
+        allow_custom_value=True,
+        label="Engine",
+        info=info,
+    )
+
+
 class _ReadableUpload:
     """Mixin for input components: a file that Gradio's upload step cannot read becomes a message.
 

@@ -153,7 +153,7 @@ def on_image(
     first = predict(rgb, int(top_k), checkpoint, ui.reporter(progress), engine or None)
     results, failed = [first], []
     for other in SPEC.engines if both else ():
-        if other.key == first.info.engine or not _runs_here(other):
+        if other.key == first.info.engine or not runtime.engine_runs_here(other):
             continue
         try:
             results.append(predict(rgb, int(top_k), checkpoint, None, other.key))
@@ -168,15 +168,6 @@ def on_image(
     return ui.to_label(first.predictions), first.info_dict(), table, chart, measured
 
 
-def _runs_here(engine: Engine) -> bool:
-    return runtime.device().type in engine.devices and runtime.engine_available(engine)
-
-
-def _engine_choices() -> list[tuple[str, str]]:
-    first = next((e for e in SPEC.engines if _runs_here(e)), SPEC.engines[0])
-    return [(f"default: {first.label}", "")] + [(e.label, e.key) for e in SPEC.engines]
-
-
 def build_tab() -> None:
     examples = assets.images()
     ui.model_card(SPEC)
@@ -184,12 +175,10 @@ def build_tab() -> None:
         with gr.Column():
             image, top_k = image_classification.image_input(examples)
             checkpoint = ui.checkpoint_picker(SPEC)
-            engine = gr.Dropdown(
-                choices=_engine_choices(),
-                value="",
-                label="Engine",
-                info="PyTorch runs the float model; LiteRT runs Google's int8 TFLite file, the "
-                "form that ships in phone apps.",
+            engine = ui.engine_picker(
+                SPEC,
+                "PyTorch runs the float model; LiteRT runs Google's int8 TFLite file, the form "
+                "that ships in phone apps.",
             )
             both = gr.Checkbox(value=False, label="Run both engines on this image")
             button = gr.Button("Classify", variant="primary")

@@ -256,20 +256,6 @@ def on_video(
 # the tab
 
 
-def _engine_picker() -> gr.Dropdown:
-    """The record's engines that run here, after a "fastest here" entry whose value is ""."""
-    dev = runtime.device()
-    usable = [e for e in SPEC.engines if dev.type in e.devices and runtime.engine_available(e)]
-    fastest = f"fastest here: {usable[0].label}" if usable else "fastest here"
-    return gr.Dropdown(
-        choices=[(fastest, ""), *((e.label, e.key) for e in usable)],
-        value="",
-        allow_custom_value=True,  # any other name gets the runtime's message: what runs here
-        label="Engine",
-        info="What runs a .pt checkpoint; an export (.onnx, .tflite) runs on its own runtime.",
-    )
-
-
 def _settings() -> list[Any]:
     """Confidence, IoU, the class filter, the checkpoint and the engine: shared by the sub-tabs."""
     with gr.Row():
@@ -285,7 +271,9 @@ def _settings() -> list[Any]:
             info="The model's class names; filled from the loaded model after the first run.",
         )
         checkpoint = ui.checkpoint_picker(SPEC)
-        engine = _engine_picker()
+        engine = ui.engine_picker(
+            SPEC, "What runs a .pt checkpoint; an export (.onnx, .tflite) runs on its own runtime."
+        )
     return [conf, iou, classes, checkpoint, engine]
 
 
