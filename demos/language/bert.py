@@ -9,9 +9,8 @@ alone, and which tokens the mask position attends to in each layer and head.
 
 from __future__ import annotations
 
-from demos.core import registry, runtime
+from demos.core import registry
 from demos.language import fill_mask
-from demos.language.fill_mask import FillMaskResult
 
 SPEC = registry.get("bert")
 # The first: only the words after the mask tell what it is, a case for the right-hand context.
@@ -24,15 +23,4 @@ EXAMPLES = [
 ]
 
 
-def build_tab() -> None:
-    fill_mask.build_tab(SPEC, EXAMPLES)
-
-
-def predict(
-    text: str,
-    top_k: int = fill_mask.DEFAULT_TOP_K,
-    checkpoint: str | None = None,
-    progress: runtime.Progress | None = None,
-) -> FillMaskResult:
-    """The top-k words, best first, for the one [MASK] in `text`."""
-    return fill_mask.predict(SPEC, text, top_k, checkpoint, progress)
+build_tab, predict = fill_mask.demo(SPEC, EXAMPLES)

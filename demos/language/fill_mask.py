@@ -14,6 +14,7 @@ figures are drawn in `fill_mask_views`.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -305,3 +306,22 @@ def build_tab(spec: DemoSpec, examples: list[str]) -> None:
         )
     for menu in (layer, head):
         menu.input(redraw, [answer, layer, head], figure, api_visibility="private")
+
+
+def demo(spec: DemoSpec, examples: list[str]) -> tuple[Callable[[], None], Callable[..., Any]]:
+    """The demo contract's `build_tab` and `predict` for one fill-mask model (BERT, RoBERTa):
+    each model's module is its record and its examples, and nothing else."""
+
+    def build_tab() -> None:
+        globals()["build_tab"](spec, examples)
+
+    def predict(
+        text: str,
+        top_k: int = DEFAULT_TOP_K,
+        checkpoint: str | None = None,
+        progress: runtime.Progress | None = None,
+    ) -> FillMaskResult:
+        """The top-k words, best first, for the one [MASK] in `text`."""
+        return globals()["predict"](spec, text, top_k, checkpoint, progress)
+
+    return build_tab, predict

@@ -8,9 +8,8 @@ byte-level BPE vocabulary whose mask token is `<mask>` (typing `[MASK]` works to
 
 from __future__ import annotations
 
-from demos.core import registry, runtime
+from demos.core import registry
 from demos.language import fill_mask
-from demos.language.fill_mask import FillMaskResult
 
 SPEC = registry.get("roberta")
 # The first: only the words after the mask tell what it is, a case for the right-hand context.
@@ -23,15 +22,4 @@ EXAMPLES = [
 ]
 
 
-def build_tab() -> None:
-    fill_mask.build_tab(SPEC, EXAMPLES)
-
-
-def predict(
-    text: str,
-    top_k: int = fill_mask.DEFAULT_TOP_K,
-    checkpoint: str | None = None,
-    progress: runtime.Progress | None = None,
-) -> FillMaskResult:
-    """The top-k words, best first, for the one <mask> (or [MASK]) in `text`."""
-    return fill_mask.predict(SPEC, text, top_k, checkpoint, progress)
+build_tab, predict = fill_mask.demo(SPEC, EXAMPLES)
