@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,10 +20,13 @@ from gradio_client import handle_file
 
 from demos.core import pipeline, registry
 from demos.core.errors import BadInput, GalleryError
-from demos.media import assets, audio
+from demos.media import assets, audio, noise
+from demos.speech.whisper import engines as whisper_engines
+from demos.speech.whisper import live as whisper_live
 from demos.speech.whisper import pipeline as whisper_pipeline
 from demos.speech.whisper import tab as whisper
 from tests import whisper_tiny
+from tests.conftest import ROOT
 
 SPEC = registry.get("whisper")
 
@@ -59,7 +64,7 @@ def _check_times(rows: list[list], duration: float) -> None:
 
 
 def test_transcribe_with_detected_language_and_segment_times(gallery_client, tiny, speech):
-    text, heard, segments, words, info, top = gallery_client.predict(
+    text, heard, segments, words, info, top, *_ = gallery_client.predict(
         handle_file(speech), "transcribe", "", False, "", api_name="/whisper"
     )
     duration = sf.info(speech).duration
@@ -81,7 +86,7 @@ def test_transcribe_with_detected_language_and_segment_times(gallery_client, tin
 
 
 def test_word_timestamps_and_a_chosen_language_for_translation(gallery_client, tiny, speech):
-    text, heard, _segments, words, _info, top = gallery_client.predict(
+    text, heard, _segments, words, _info, top, *_ = gallery_client.predict(
         handle_file(speech), "translate", "de", True, "", api_name="/whisper"
     )
     assert heard == "German (de, as chosen)"
@@ -98,7 +103,7 @@ def test_every_audio_example_transcribes(gallery_client, tiny):
     examples = assets.audio()
     assert len(examples) >= 2
     for path in examples:
-        _text, heard, segments, _words, info, _top = gallery_client.predict(
+        _text, heard, segments, _words, info, _top, *_ = gallery_client.predict(
             handle_file(path), "transcribe", "", False, "", api_name="/whisper"
         )
         assert _rows(segments) and "detected" in heard
@@ -151,8 +156,10 @@ def test_engine_record_and_menu():
         "float16",
     )
     assert "mps" not in fast.devices and fast.package == "faster_whisper"
-    choices = whisper._engine_choices()
-    assert choices[0] == (f"default: {fast.label}", "") and len(choices) == 3
+    from demos.core import ui
+
+    menu = ui.engine_picker(SPEC, "")
+    assert menu.choices[0] == (f"fastest here: {fast.label}", "") and len(menu.choices) == 3
 
 
 # in Python
@@ -199,7 +206,7 @@ def _live(chunks: list, pass_s: float, monkeypatch, state=None):
     heard: list[float] = []  # buffer length at each transcription
     for chunk in chunks:
         before = state.info.get("audio_s") if state else None
-        state = whisper.live_step(state, chunk, engine="pytorch")
+        state = whisper_live.live_step(state, chunk, engine="pytorch")
         if state.info and state.info["audio_s"] != before:
             heard.append(state.info["audio_s"])
     return state, heard
@@ -212,7 +219,7 @@ def test_live_chunks_grow_the_transcript(tiny, speech, monkeypatch):
     silence = [(rate, np.zeros(step, np.int16))] * 3
     state, heard = _live(silence, 0.2, monkeypatch)
     assert state.text == "" and heard == []  # 1.5 s of silence: nothing transcribed
-    monkeypatch.setattr(whisper, "LIVE_WINDOW_S", 5.0)  # roll over to a second window quickly
+    monkeypatch.setattr(whisper_live, "LIVE_WINDOW_S", 5.0)  # roll over to a second window quickly
     speaking = [(rate, pcm[i : i + step]) for i in range(0, 6 * rate, step)]
     state, heard = _live(speaking, 0.2, monkeypatch, state)
     assert heard[:4] == [2.0, 3.0, 4.0, 5.0]  # re-transcribed every second of new audio
@@ -226,7 +233,7 @@ def test_live_chunks_grow_the_transcript(tiny, speech, monkeypatch):
 
 
 def test_the_guard_against_loops_runs_on_short_clips_too(tiny, speech, monkeypatch):
-    pipe, _ = whisper._load(None)
+    pipe, _ = whisper_engines.load(None)
     monkeypatch.setattr(pipe, "decoding", {**whisper_pipeline.DECODING, "max_length": 5})
     seen: list[dict] = []
     generate = pipe.model.generate
@@ -251,3 +258,83 @@ def test_examples_name_the_language_where_detection_is_unsure():
     rows = {Path(path).name: (task, language) for path, task, language in whisper.examples()}
     assert rows["speech-de-train.wav"] == ("transcribe", "de")  # whisper-base hears Yiddish
     assert all(lang == "" for name, (_, lang) in rows.items() if name.startswith("speech-en-"))
+
+
+# background noise (issue #17)
+
+
+def test_background_noise_is_what_the_model_hears_at_the_asked_snr(gallery_client, tiny, speech):
+    clean = audio.load_audio(speech).samples
+
+    def run(*noise_choice):
+        return gallery_client.predict(
+            handle_file(speech), "transcribe", "en", False, "", "pytorch", *noise_choice,
+            api_name="/whisper",
+        )  # fmt: skip
+
+    omitted, none = run(), run("none")  # a caller from before the control, and its default
+    assert omitted[:4] == none[:4] and omitted[6:] == none[6:]
+    assert none[6] is None and "No background noise" in none[7]
+    assert none[4]["noise_snr_db"] is None
+    for level in noise.LEVELS_DB:
+        text, *_, info, _top, heard, caption = run(f"{level:g}")
+        noisy, rate = sf.read(heard["path"] if isinstance(heard, dict) else heard, dtype="float32")
+        assert rate == audio.SAMPLE_RATE and len(noisy) == len(clean)
+        assert abs(noise.snr_db(clean, noisy) - level) < 0.5, level
+        assert info["noise_snr_db"] == level and info["audio_s"] == none[4]["audio_s"]
+        assert f"{level:g} dB SNR" in caption and "Listen for" in caption
+        assert isinstance(text, str)
+
+
+def test_the_mixture_is_made_once_before_the_pipeline(tiny, speech, monkeypatch):
+    pipe, _ = whisper_engines.load(None, engine="pytorch")
+    seen = []
+    preprocess = pipe.preprocess
+
+    def spy(inputs, **params):
+        seen.append(audio.load_audio(inputs).samples)
+        return preprocess(inputs, **params)
+
+    monkeypatch.setattr(pipe, "preprocess", spy)
+    result = whisper.predict(speech, language="en", engine="pytorch", noise_snr_db=5.0)
+    assert len(seen) == 1 and np.array_equal(seen[0], result.heard)
+    clean = audio.load_audio(speech).samples
+    assert np.array_equal(result.heard, noise.mix(clean, 5.0))  # the same seed: repeatable
+    assert result.info_dict()["noise_snr_db"] == 5.0 and result.info.speed_ms["preprocess"] > 0
+    assert "heard" not in result.answer()  # played in the tab, not sent as JSON
+    plain = whisper.predict(speech, language="en", engine="pytorch")
+    assert np.array_equal(seen[-1], clean) and plain.heard is None and plain.noise_snr_db is None
+
+
+def test_noise_choices_and_captions():
+    assert [value for _, value in whisper.NOISE_CHOICES] == ["none", "20", "10", "5", "0"]
+    assert whisper.noise_level("none") is None and whisper.noise_level("") is None
+    assert whisper.noise_level("10") == 10.0 and whisper.noise_level("5 dB") == 5.0
+    with pytest.raises(BadInput, match="Background noise must be one of"):
+        whisper.noise_level("loud")
+    with pytest.raises(BadInput, match="number of dB"):
+        whisper.with_noise(np.zeros(10), float("nan"))
+    assert "as loud as the noise" in whisper.noise_caption(0.0)
+    assert "100× the noise's power" in whisper.noise_caption(20.0)
+
+
+# start-up
+
+
+def test_the_language_table_is_transformers_and_the_tab_builds_without_it():
+    from transformers.models.whisper import tokenization_whisper
+
+    from demos.speech.whisper import languages
+
+    assert languages.LANGUAGES == tokenization_whisper.LANGUAGES
+    assert languages.TO_LANGUAGE_CODE == tokenization_whisper.TO_LANGUAGE_CODE
+    code = (
+        "import sys, gradio as gr\n"
+        "from demos.speech.whisper import tab\n"
+        "with gr.Blocks():\n"
+        "    tab.build_tab()\n"
+        "print('transformers.models' in sys.modules)\n"
+    )
+    run = [sys.executable, "-c", code]
+    out = subprocess.run(run, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "False", out.stderr[-2000:]

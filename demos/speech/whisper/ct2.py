@@ -30,7 +30,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import torch
-from transformers.models.whisper.tokenization_whisper import LANGUAGES
 
 from demos.core.errors import BadInput
 from demos.core.pipeline import Pipeline
@@ -38,6 +37,7 @@ from demos.core.registry import Checkpoint
 from demos.core.runtime import Progress
 from demos.media import audio
 from demos.speech.whisper.convert import SIDECAR, ConversionFailed, converted
+from demos.speech.whisper.languages import LANGUAGES
 from demos.speech.whisper.pipeline import TASKS, language_code, top_languages
 
 __all__ = ["COMPUTE", "DECODING", "ENGINE", "ConversionFailed", "WhisperCT2", "warm_up"]

@@ -26,14 +26,15 @@ import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import torch
-from transformers.models.whisper.tokenization_whisper import LANGUAGES, TO_LANGUAGE_CODE
 
 from demos.core.errors import BadInput
-from demos.core.pipeline import Pipeline
+from demos.core.pipeline import Pipeline, ui_only
 from demos.core.registry import Checkpoint
 from demos.media import audio
 from demos.speech.transcript import Transcript
+from demos.speech.whisper.languages import LANGUAGES, TO_LANGUAGE_CODE
 
 WINDOW_S = 30.0  # Whisper reads 30 s windows: 3000 log-mel frames of 10 ms
 WINDOW_FRAMES = 3000  # log-mel frames in one window
@@ -100,6 +101,16 @@ class WhisperResult(Transcript):
     # The likeliest languages when detected, best first: {"language", "name", "probability"};
     # empty when the user chose the language or the checkpoint is English-only.
     languages: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    # The background noise mixed into the clip before the model heard it, dB SNR (None: none),
+    # and the 16 kHz samples it then heard (for the tab to play back; not in the JSON answer).
+    noise_snr_db: float | None = None
+    heard: np.ndarray | None = ui_only()
+
+    def info_dict(self) -> dict[str, Any]:
+        """The speech tabs' run info, plus the noise mixed in (`noise_snr_db`, None: none)."""
+        return {**super().info_dict(), "noise_snr_db": self.noise_snr_db}
+
+    run_info = info_dict  # the speech tabs' name for it
 
 
 class WhisperASR(Pipeline[Any, dict[str, Any]]):

@@ -11,6 +11,10 @@ float16 on CUDA; `demos.speech.whisper.ct2`, which converts a checkpoint once), 
 (PyTorch). A checkpoint CTranslate2 cannot run (not Whisper's vocabulary, a cache that cannot be
 written) runs on transformers instead, and the run info's `fallback` says why.
 
+Background noise (issue #17, "robust to background noise"): the tab can mix white noise into the
+clip at 20, 10, 5 or 0 dB SNR (`demos.media.noise`) before either engine hears it, and plays back
+what the model heard.
+
 Live microphone: chunks accumulate in an `AudioStream`; the growing buffer is re-transcribed
 through the pipeline's stream (its lock and timing) about once a second, less often when the
 machine is slower than real time, and once more when the recording stops, so the last words
@@ -20,75 +24,51 @@ are heard too.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+import math
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
+import numpy as np
 
 from demos.core import registry, runtime, ui
-from demos.core.registry import Engine
-from demos.media import assets, audio
+from demos.core.errors import BadInput
+from demos.media import assets, audio, noise
 from demos.speech.transcript import word_rows
-from demos.speech.whisper import ct2
+from demos.speech.whisper import engines, live
 from demos.speech.whisper.pipeline import (
     TASKS,
     WINDOW_S,
-    WhisperASR,
     WhisperResult,
     language_choices,
     language_code,
 )
 
-__all__ = ["SPEC", "WINDOW_S", "build_tab", "language_code", "live_finish", "live_step", "predict"]
+__all__ = ["SPEC", "WINDOW_S", "build_tab", "language_code", "predict"]
 
 log = logging.getLogger(__name__)
 
 SPEC = registry.get("whisper")
-LIVE_EVERY_S = 1.0  # re-transcribe the live buffer after at least this much new audio
-LIVE_DETECT_S = 3.0  # the language is re-detected until this much audio, then kept
-LIVE_WINDOW_S = 25.0  # then start a new window: the text so far is kept, the audio dropped
-STAGES = ("preprocess", "inference", "postprocess")  # what a pass costs, from the pipeline
+NO_NOISE = "none"  # the noise control's default: the clip as recorded
+# The noise control: (shown, value), value in dB SNR as the API takes it ("20").
+NOISE_CHOICES = [(NO_NOISE, NO_NOISE), *((f"{db:g} dB", f"{db:g}") for db in noise.LEVELS_DB)]
+LANGUAGES_CAPTION = (
+    "**What Whisper thinks it heard, before it writes a word:** one decoder step over its "
+    "language tokens, on the first 30 s, gives a probability for each language; the top five. "
+    "Empty when you pick the language."
+)
 
 
 # the model, for the tab and the compare tab
 
 
-@dataclass
-class EngineRunInfo(runtime.RunInfo):
-    """The run info of a request that asked for an engine that could not run the checkpoint."""
-
-    fallback: str | None = None  # why the engine asked for did not run, in one sentence
-
-
-def _runs_here(engine: Engine) -> bool:
-    return runtime.device().type in engine.devices and runtime.engine_available(engine)
-
-
-def _load(
-    checkpoint: str | None,
-    progress: runtime.Progress | None = None,
-    engine: str | None = None,
-) -> tuple[WhisperASR | ct2.WhisperCT2, runtime.RunInfo]:
-    """The pipeline on `engine` (a key of the record's engines; "" or None: the fastest here)."""
-    ckpt, chosen = SPEC.checkpoint(checkpoint), runtime.engine_for(SPEC, engine)
-    if chosen.key != ct2.ENGINE:
-        return runtime.load_model(SPEC, ckpt, WhisperASR.load, progress, engine=chosen)
-
-    def load(c: registry.Checkpoint, dev: Any, _dtype: Any) -> ct2.WhisperCT2:
-        compute = chosen.precision_on(dev.type, ct2.COMPUTE.get(dev.type, "float32"))
-        return ct2.WhisperCT2.load(c, dev, compute, progress)
-
-    try:
-        return runtime.load_model(SPEC, ckpt, load, progress, engine=chosen)
-    except ct2.ConversionFailed as exc:
-        other = next((e for e in SPEC.engines if e.key != ct2.ENGINE and _runs_here(e)), None)
-        if other is None:
-            raise
-        log.warning("Whisper %s on %s: %s; running on %s", ckpt.id, chosen.key, exc, other.key)
-        pipe, info = runtime.load_model(SPEC, ckpt, WhisperASR.load, progress, engine=other)
-        reason = f"{chosen.label} could not run {ckpt.label}: {exc}"
-        return pipe, EngineRunInfo(**vars(info), fallback=reason)
+def with_noise(clip: Any, snr_db: float | None) -> audio.Audio | None:
+    """`clip` as 16 kHz mono with white noise at `snr_db` (None: no noise, and None back)."""
+    if snr_db is None:
+        return None
+    if not math.isfinite(snr_db):
+        raise BadInput(f"The background noise must be a number of dB SNR, not {snr_db!r}.")
+    return audio.Audio(noise.mix(audio.load_audio(clip).samples, snr_db))
 
 
 def predict(
@@ -99,16 +79,26 @@ def predict(
     checkpoint: str | None = None,
     progress: runtime.Progress | None = None,
     engine: str | None = None,
+    noise_snr_db: float | None = None,
 ) -> WhisperResult:
     """Transcribe (or translate) `clip`: text, language, segments, words and run info.
 
     `engine` is a key of the record's engines ("ctranslate2", "pytorch"); by default the
-    fastest that runs here."""
-    pipe, info = _load(checkpoint, progress, engine)
+    fastest that runs here. `noise_snr_db`: white noise mixed into the clip at this SNR (dB)
+    before the model hears it, on either engine; the result's `heard` holds what it heard."""
+    pipe, info = engines.load(checkpoint, progress, engine)
+    speed: dict[str, float] = {}
+    with runtime.timed(speed, "preprocess"):  # the mixing is preprocessing, counted as such
+        heard = with_noise(clip, noise_snr_db)
     fields, info.speed_ms = pipe(
-        clip, task=task, language=language, word_timestamps=word_timestamps
+        clip if heard is None else heard,
+        task=task,
+        language=language,
+        word_timestamps=word_timestamps,
     )
-    return WhisperResult(info=info, **fields)
+    info.speed_ms["preprocess"] = info.speed_ms.get("preprocess", 0.0) + speed["preprocess"]
+    heard_samples = None if heard is None else heard.samples
+    return WhisperResult(info=info, noise_snr_db=noise_snr_db, heard=heard_samples, **fields)
 
 
 def examples() -> list[list[Any]]:
@@ -121,76 +111,44 @@ def examples() -> list[list[Any]]:
     return rows
 
 
-# live
-
-
-@dataclass
-class LiveState:
-    """What the live tab remembers between microphone chunks."""
-
-    stream: audio.AudioStream = field(default_factory=audio.AudioStream)
-    committed: str = ""  # text of earlier windows
-    current: str = ""  # text of the window being recorded
-    transcribed_s: float = 0.0  # buffer length at the last transcription
-    wait_s: float = LIVE_EVERY_S  # new audio needed before the next transcription
-    language: str | None = None  # detected once, then kept (saves a pass per update)
-    info: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def text(self) -> str:
-        return " ".join(t for t in (self.committed, self.current) if t)
-
-
-def live_step(
-    state: LiveState | None,
-    chunk: Any,
-    task: str = "transcribe",
-    language: str | None = None,
-    checkpoint: str | None = None,
-    engine: str | None = None,
-) -> LiveState:
-    """Append one microphone chunk; re-transcribe the buffer when enough new audio arrived."""
-    state = state or LiveState()
-    state.stream.append(chunk)
-    if state.stream.duration_s - state.transcribed_s < state.wait_s:
-        return state
-    clip = state.stream.audio()
-    if clip.duration_s < audio.MIN_SECONDS or abs(clip.samples).max() < audio.SILENCE_PEAK:
-        if state.stream.duration_s >= LIVE_WINDOW_S:  # a long silence: drop it
-            state.stream, state.transcribed_s = audio.AudioStream(), 0.0
-        return state  # nothing said yet
-    pipe, run = _load(checkpoint, engine=engine)
-    params = {"task": task, "language": language or state.language, "word_timestamps": False}
-    for fields in pipe.stream(clip, run.speed_ms, **params):
-        result = WhisperResult(info=run, **fields)
-    if not language and state.language is None and clip.duration_s >= LIVE_DETECT_S:
-        state.language = result.language  # then kept: one pass less per update
-    state.current = result.text
-    state.transcribed_s = state.stream.duration_s
-    # When the machine is slower than real time, wait for as much audio as a pass takes.
-    state.wait_s = max(LIVE_EVERY_S, sum(run.speed_ms.get(s, 0.0) for s in STAGES) / 1000)
-    state.info = result.run_info()
-    if state.stream.duration_s >= LIVE_WINDOW_S:  # a new window keeps each pass short
-        state.committed, state.current = state.text, ""
-        state.stream, state.transcribed_s = audio.AudioStream(), 0.0
-    return state
-
-
-def live_finish(
-    state: LiveState | None,
-    task: str = "transcribe",
-    language: str | None = None,
-    checkpoint: str | None = None,
-    engine: str | None = None,
-) -> LiveState | None:
-    """When the recording stops: transcribe the audio that arrived since the last pass."""
-    if state is None or state.stream.duration_s <= state.transcribed_s:
-        return state
-    state.wait_s = 0.0  # whatever is left, however little
-    return live_step(state, None, task, language, checkpoint, engine)
-
-
 # the handlers behind the tab
+
+
+def noise_level(choice: str | float | None) -> float | None:
+    """The noise control's value ("none", "10", "10 dB", 10) → dB SNR, or None for none."""
+    text = str(choice if choice is not None else "").strip().lower()
+    if text in ("", NO_NOISE):
+        return None
+    try:
+        return float(text.removesuffix("db").strip())
+    except ValueError:
+        levels = ", ".join(value for _, value in NOISE_CHOICES)
+        raise BadInput(
+            f"Background noise must be one of {levels} (dB SNR), not {choice!r}."
+        ) from None
+
+
+def noise_caption(snr_db: float | None) -> str:
+    """What the noisy clip is and what to listen for in it."""
+    if snr_db is None:
+        return (
+            "**No background noise:** Whisper heard your clip as recorded. Pick a level to hear "
+            "it through noise, then compare the text."
+        )
+    ratio = 10 ** (snr_db / 10)  # speech power / noise power
+    loudness = "as loud as the noise" if ratio < 1.5 else f"{ratio:.3g}× the noise's power"
+    return (
+        f"**What Whisper heard: your clip with white noise at {snr_db:g} dB SNR** (the speech "
+        f"{loudness}). Listen for the words the hiss covers (quiet consonants such as s, f and "
+        "th go first), then check whether the text above kept them."
+    )
+
+
+def _playable(samples: np.ndarray | None) -> tuple[int, np.ndarray] | None:
+    """16-bit PCM for the audio player (the mixture is within [-1, 1])."""
+    if samples is None:
+        return None
+    return audio.SAMPLE_RATE, np.round(np.clip(samples, -1.0, 1.0) * 32767).astype(np.int16)
 
 
 def transcribe(
@@ -200,9 +158,14 @@ def transcribe(
     words: bool,
     checkpoint: str,
     engine: str = "",
+    background_noise: str = NO_NOISE,
     progress: gr.Progress = gr.Progress(track_tqdm=True),
-) -> tuple[str, str, list[list[Any]], list[list[Any]], dict[str, Any], dict[str, float] | None]:
-    result = predict(clip, task, language, words, checkpoint, ui.reporter(progress), engine)
+) -> tuple[Any, ...]:
+    """The endpoint: text, language, segments, words, run info, top languages, then the audio
+    the model heard (None without noise) and its caption."""
+    snr = noise_level(background_noise)
+    reporter = ui.reporter(progress)
+    result = predict(clip, task, language, words, checkpoint, reporter, engine, snr)
     how = "detected" if result.language_detected else "as chosen"
     top = {f"{t['name']} ({t['language']})": t["probability"] for t in result.languages}
     return (
@@ -212,24 +175,9 @@ def transcribe(
         word_rows(result.words),
         result.run_info(),
         top or None,
+        _playable(result.heard),
+        noise_caption(result.noise_snr_db),
     )
-
-
-def live(
-    chunk: Any, state: LiveState | None, task: str, language: str, checkpoint: str, engine: str = ""
-):
-    state = live_step(state, chunk, task, language, checkpoint, engine)
-    return state.text, state.info or None, state
-
-
-def live_stop(state: LiveState | None, task: str, language: str, checkpoint: str, engine: str = ""):
-    state = live_finish(state, task, language, checkpoint, engine)
-    return (state.text, state.info or None, state) if state else ("", None, None)
-
-
-def _engine_choices() -> list[tuple[str, str]]:
-    first = next((e for e in SPEC.engines if _runs_here(e)), SPEC.engines[0])
-    return [(f"default: {first.label}", "")] + [(e.label, e.key) for e in SPEC.engines]
 
 
 # the tab
@@ -251,33 +199,46 @@ def build_tab() -> None:
                     language_choices(), value="", label="Spoken language", info="or auto-detect"
                 )
             words = gr.Checkbox(label="Word timestamps", value=False)
+            background_noise = gr.Radio(
+                NOISE_CHOICES,
+                value=NO_NOISE,
+                label="Background noise",
+                info="white noise mixed in before Whisper hears the clip, at this SNR",
+            )
             checkpoint = ui.checkpoint_picker(SPEC)
-            engine = gr.Dropdown(
-                choices=_engine_choices(),
-                value="",
-                label="Engine",
-                info="CTranslate2 converts the checkpoint once (int8 on CPU, float16 on CUDA)",
+            engine = ui.engine_picker(
+                SPEC, "CTranslate2 converts the checkpoint once (int8 on CPU, float16 on CUDA)"
             )
             button = gr.Button("Transcribe", variant="primary")
         with gr.Column():
             text = gr.Textbox(label="Text", lines=5)
             heard = gr.Textbox(label="Language")
             top_languages = gr.Label(
-                label="Languages heard (top 5, when detected)", num_top_classes=5
+                label="Languages heard (top 5, when detected)",
+                num_top_classes=5,
+                show_heading=False,  # the bars alone: a bar chart of the five probabilities
             )
+            gr.Markdown(LANGUAGES_CAPTION, elem_classes="caption")
             segments = gr.Dataframe(
                 headers=["start (s)", "end (s)", "text"], label="Segments", wrap=True
             )
             word_table = gr.Dataframe(
                 headers=["start (s)", "end (s)", "word"], label="Words (when asked for)"
             )
+            noisy = gr.Audio(
+                label="What Whisper heard (with the background noise)",
+                type="numpy",
+                interactive=False,
+                format="wav",
+            )
+            noisy_caption = gr.Markdown(noise_caption(None), elem_classes="caption")
             info = ui.run_info()
     if rows := examples():
         gr.Examples(rows, inputs=[clip, task, language])
     with gr.Accordion("Live: transcribe while you speak", open=False):
         gr.Markdown(
             "Press record and talk: the text is redone about once a second from everything "
-            f"said so far (a new window starts every {LIVE_WINDOW_S:.0f} s). Uses the task, "
+            f"said so far (a new window starts every {live.LIVE_WINDOW_S:.0f} s). Uses the task, "
             "language, checkpoint and engine above."
         )
         mic = ui.AudioInput(
@@ -289,15 +250,15 @@ def build_tab() -> None:
 
     button.click(
         ui.guarded(SPEC)(transcribe),
-        [clip, task, language, words, checkpoint, engine],
-        [text, heard, segments, word_table, info, top_languages],
+        [clip, task, language, words, checkpoint, engine, background_noise],
+        [text, heard, segments, word_table, info, top_languages, noisy, noisy_caption],
         api_name=SPEC.key,
     )
     mic.start_recording(
         lambda: (None, "", None), None, [state, live_text, live_info], api_visibility="private"
     )
     mic.stream(
-        ui.guarded(SPEC)(live),
+        ui.guarded(SPEC)(live.live),
         [mic, state, task, language, checkpoint, engine],
         [live_text, live_info, state],
         stream_every=1.0,
@@ -305,7 +266,7 @@ def build_tab() -> None:
         api_visibility="private",
     )
     mic.stop_recording(
-        ui.guarded(SPEC)(live_stop),
+        ui.guarded(SPEC)(live.live_stop),
         [state, task, language, checkpoint, engine],
         [live_text, live_info, state],
         api_visibility="private",
