@@ -5,8 +5,9 @@ would pick instead, on the same weights and inputs, each in its own process.
   checkpoint (`bench.peer_yolo`): trained weights where ../shared/realweights is beside the
   project, else random full-size weights.
 - Whisper: the gallery's default (CTranslate2 int8) against a bare faster-whisper int8 call on the
-  same real whisper-base weights and a 2.5-minute English clip (`bench.peer_whisper`); needs
-  ../shared/realweights (real weights and real speech), else it is reported as skipped.
+  same real whisper-base weights and a 2.5-minute English clip (`bench.peer_whisper`), and the
+  live panel's lag on jfk.wav fed in real time (`bench.live_lag`); both need
+  ../shared/realweights (real weights and real speech), else they are reported as skipped.
 
 Each side's detections or transcript stands beside its time, so equal speed means equal work.
 """
@@ -90,6 +91,10 @@ def measure(env: dict[str, str], work_dir: Path, runs: int) -> dict[str, Any]:
             env,
             work_dir / "peer-whisper.log",
         )
+        log.info("peers: Whisper's live panel fed jfk.wav in real time")
+        out["whisper_live"] = _run(
+            ["bench.live_lag", str(whisper), "--threads", "2"], env, work_dir / "live-lag.log"
+        )
     return out
 
 
@@ -141,4 +146,17 @@ def markdown(peers: dict[str, Any]) -> str:
             )
     else:
         rows.append(f"| Whisper | – | – | – | – | not measured | {whisper} |")
+    live = peers.get("whisper_live", {})
+    if "worst_lag_s" in live:
+        lag, target = live["worst_lag_s"], live["target_lag_s"]
+        verdict = (
+            f"PASS ({target - lag:.2f} under)"
+            if lag <= target
+            else f"MISS ({lag - target:.2f} over)"
+        )
+        rows.append(
+            f"| Whisper's live panel ({live['engine']}), {live['clip']}: the text on screen "
+            f"at most this far behind the speaker | {lag:.2f} s | – | – | ≤ {target:g} s "
+            f"| {verdict} | final text = file transcript: {live['same_text']} |"
+        )
     return "\n".join(rows)

@@ -13,7 +13,7 @@ from demos.media import audio
 from demos.speech.whisper import engines
 from demos.speech.whisper.pipeline import WhisperResult
 
-LIVE_EVERY_S = 1.0  # re-transcribe the live buffer after at least this much new audio
+LIVE_EVERY_S = 0.5  # re-transcribe after this much new audio (one chunk): the text keeps up
 LIVE_DETECT_S = 3.0  # the language is re-detected until this much audio, then kept
 LIVE_WINDOW_S = 25.0  # then start a new window: the text so far is kept, the audio dropped
 STAGES = ("preprocess", "inference", "postprocess")  # what a pass costs, from the pipeline
