@@ -259,10 +259,12 @@ def test_an_unwritable_cache_falls_back_to_pytorch(tab_on_base, media, tmp_path,
 def test_live_panel_on_ctranslate2(tab_on_base, media):
     import soundfile as sf
 
+    from demos.speech.whisper import live
+
     samples, rate = sf.read(media("jfk.wav"), dtype="int16")
     state = None
     for i in range(0, len(samples), 2 * rate):  # 2 s chunks, as the browser's stream arrives
-        state = tab_on_base.live_step(state, (rate, samples[i : i + 2 * rate]))
-    state = tab_on_base.live_finish(state)
+        state = live.live_step(state, (rate, samples[i : i + 2 * rate]))
+    state = live.live_finish(state)
     assert state.info["engine"] == "ctranslate2" and state.language == "en"
     assert wer(JFK, state.text) <= 0.1, state.text
