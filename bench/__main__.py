@@ -28,12 +28,13 @@ from pathlib import Path
 from typing import Any
 
 from bench import peers, report, startup
-from bench.architectures import BUILDERS, NOTES
+from bench.architectures import BUILDERS, NOTES, REAL_NOTES
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 WORKER_TIMEOUT_S = 1800  # one subprocess; the slowest (cycling every demo twice) takes minutes
 CACHE_DEMOS = ("bert", "vit", "mobilenet_v2")  # the first available takes the concurrency test
+ENGINE_DEMOS = ("yolo", "whisper")  # default engine not PyTorch on CPU: memory of each engine
 PARTS = ("startup", "peers", "demos", "cache", "memory")
 
 log = logging.getLogger("bench")
@@ -189,6 +190,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             raise SystemExit(f"building the checkpoints failed: {built['error']}")
         checkpoints = built["checkpoints"]
         results["build_s"] = built["build_s"]
+        results["weights"] = built.get("weights", {})
+        for key, kind in results["weights"].items():
+            if kind == "real":
+                results["architectures"][key] = REAL_NOTES.get(key, NOTES.get(key, ""))
         machine = built["machine"]
         if "startup" not in skip:
             runs = 1 if args.quick else 3
@@ -222,6 +227,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             for mode, name in (("all", "all_loaded"), ("cycle", "cycle")):
                 request = {"mode": mode, "keys": keys, "checkpoints": checkpoints}
                 results[name] = run_worker(name, request, env, work_dir)
+            results["engines"] = {}
+            for key in (k for k in ENGINE_DEMOS if k in keys):
+                for engine in (None, "pytorch"):  # the default, then the PyTorch engine
+                    name = f"engine-{key}-{engine or 'default'}"
+                    request = {
+                        "mode": "engine",
+                        "keys": [key],
+                        "checkpoints": checkpoints,
+                        "engine": engine,
+                    }
+                    results["engines"][name] = run_worker(name, request, env, work_dir)
     finally:
         if not args.work_dir:
             shutil.rmtree(work_dir, ignore_errors=True)

@@ -3,14 +3,20 @@
 Configs are kept here, in code, so the benchmark needs no network: each builder writes a folder
 (or file) that the demo loads through `GALLERY_<KEY>_MODEL`, i.e. through the code path of the
 real weights. Sizes follow the released checkpoints; the weights are random, so outputs are
-gibberish but the work per call is the real model's. Exceptions, said in `NOTES`: Whisper's
-decoding is capped at `NEW_TOKENS` (a random decoder rarely says "end" and would run to 448), and
-DeepSpeech runs the tiny test graph (a full-size .tflite needs TensorFlow to write).
+gibberish but the work per call is the real model's. Exceptions, said in `NOTES`: Whisper runs
+the real whisper-base weights where ../shared/realweights is present (faster-whisper needs a real
+vocabulary, and real weights decode real lengths of real speech), else random weights with its
+decoding capped at `NEW_TOKENS` (a random decoder rarely says "end" and would run to 448; on a
+made-up vocabulary CTranslate2 cannot run it and the demo falls back to transformers); DeepSpeech
+runs the tiny test graph (a full-size .tflite needs TensorFlow to write). A builder that used real
+weights says so in `WEIGHTS` (a file in its output folder), read by `weights_of`.
 """
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,6 +27,8 @@ from bench import vocab
 
 NEW_TOKENS = 16  # generated tokens per call for the generating demos (GPT, Transformer-XL, Whisper)
 SEED = 0
+REALWEIGHTS = Path(__file__).resolve().parents[2] / "shared" / "realweights" / "fetch.py"
+WEIGHTS = ".bench-weights"  # in a builder's output folder: what its weights are, when real
 
 # What each built checkpoint is, for the report.
 NOTES = {
@@ -32,13 +40,37 @@ NOTES = {
     "mobilenet_v2": "mobilenet_v2_1.0_224, 1001 labels",
     "vit": "vit-base-patch16-224, 1000 labels",
     "yolo": "YOLO26n (yolo26n.yaml)",
-    "whisper": f"whisper-base, BPE 51,865; decoding capped at {NEW_TOKENS} tokens",
+    "whisper": f"whisper-base, BPE 51,865; random: decoding capped at {NEW_TOKENS} tokens",
     "wav2vec2": "wav2vec2-base-960h, 32 characters",
     "deepspeech": "tiny graph (tests/fixtures, 8-cell LSTM), not full size",
 }
 
 
+REAL_NOTES = {  # the note when a builder found real weights
+    "whisper": "whisper-base (openai/whisper-base, ../shared/realweights), on jfk.wav (11 s)",
+}
+
+
 # helpers
+
+
+def weights_of(out: Path) -> str:
+    """ "real" or "random": what the checkpoint built into `out` holds."""
+    marker = out / WEIGHTS
+    return marker.read_text(encoding="utf-8").strip() if marker.is_file() else "random"
+
+
+def realweights(name: str) -> Path | None:
+    """The path of `name` from ../shared/realweights (fetch.py), or None where it is absent."""
+    if not REALWEIGHTS.is_file():
+        return None
+    proc = subprocess.run(
+        [sys.executable, str(REALWEIGHTS), name], capture_output=True, text=True, timeout=600
+    )
+    if proc.returncode != 0:
+        return None
+    path = Path(json.loads(proc.stdout).get(name, ""))
+    return path if path.is_dir() else None
 
 
 def _seed() -> None:
@@ -269,6 +301,16 @@ WHISPER_ALIGNMENT_HEADS = [[3, 1], [4, 2], [4, 3], [4, 7], [5, 1], [5, 2], [5, 4
 
 
 def whisper(out: Path) -> Path:
+    """The real whisper-base where ../shared/realweights has it (read in place), else random."""
+    real = realweights("whisper-base")
+    if real is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / WEIGHTS).write_text("real", encoding="utf-8")
+        return real
+    return random_whisper(out)
+
+
+def random_whisper(out: Path) -> Path:
     from transformers import (
         AddedToken,
         GenerationConfig,

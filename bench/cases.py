@@ -3,9 +3,12 @@
 A `Case` holds two things per demo: `demo(module)` calls the demo module's own `predict` (which
 loads through `runtime.load_model`, i.e. the gallery's cache, device and precision), and
 `bare(checkpoint, device, dtype)` loads the model the plain way and returns a call of it on the
-same input: the transformers `pipeline` for the hub tasks, `YOLO(path).predict`, the raw module
-for the gallery's own models (ELMo, Transformer-XL), `model.generate` for the GPT stand-in, the
-LiteRT runner for DeepSpeech. Inputs are small, so a full run fits in minutes on two CPU cores.
+same input on the demo's DEFAULT engine (`runtime.engine_for(spec)`), doing the same work: the
+transformers `pipeline` for the hub tasks (fill-mask twice, both sides and the left context, as
+the tab does), ultralytics on the gallery's own ONNX export for YOLO, faster-whisper on the
+gallery's own CTranslate2 conversion for Whisper, the raw module for the gallery's own models
+(ELMo, Transformer-XL), `model.generate` for the GPT stand-in, the LiteRT runner for DeepSpeech.
+Inputs are small, so a full run fits in minutes on two CPU cores.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from bench.architectures import NEW_TOKENS
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_RATE = 16_000  # Hz, what every speech demo reads
 SPEECH_S = 4.0  # seconds of audio per speech call
+JFK = ROOT.parent / "shared" / "media" / "jfk.wav"  # 11 s of real speech, where ../shared is
 BERT_TEXT = "The capital of France is [MASK]."
 ROBERTA_TEXT = "The capital of France is <mask>."
 ELMO_TEXT = "We sat on the bank of the river.\nThe bank lends money."
@@ -65,6 +69,27 @@ def speech() -> np.ndarray:
     return (gate * 0.3 * np.sin(2 * np.pi * (300 + 600 * t) * t) + noise).astype(np.float32)
 
 
+@functools.cache
+def whisper_clip() -> np.ndarray:
+    """Whisper's input: jfk.wav (real speech, so real weights decode real lengths) where
+    ../shared is present, else the synthetic `speech()`."""
+    if not JFK.is_file():
+        return speech()
+    import soundfile
+
+    samples, rate = soundfile.read(JFK, dtype="float32")
+    if rate != SAMPLE_RATE:
+        raise ValueError(f"{JFK} is {rate} Hz, not {SAMPLE_RATE}")
+    return samples
+
+
+def _engine(key: str, device: torch.device) -> str:
+    """The key of the engine the demo runs on by default on `device`."""
+    from demos.core import registry, runtime
+
+    return runtime.engine_for(registry.get(key), dev=device).key
+
+
 def _info(result: tuple) -> Any:
     return result[-1]  # every predict returns (..., RunInfo)
 
@@ -83,10 +108,27 @@ def _fill_mask(key: str, text: str) -> Case:
         return module.predict(text, top_k=5).info
 
     def bare(checkpoint: Path, device: torch.device, dtype: torch.dtype) -> Bare:
-        fill = _pipeline("fill-mask", checkpoint, device, dtype)
-        return lambda: fill(text, top_k=5)
+        from transformers import pipeline
 
-    return Case(key, demo, bare, "transformers `pipeline('fill-mask')`")
+        # As the tab computes: eager attention, attentions returned, and a second call on the
+        # sentence cut right after the mask (the left context alone).
+        fill = pipeline(
+            "fill-mask",
+            model=str(checkpoint),
+            device=device,
+            dtype=dtype,
+            model_kwargs={"attn_implementation": "eager"},
+        )
+        fill.model.config.output_attentions = True
+        mask = fill.tokenizer.mask_token
+        left = text[: text.index(mask) + len(mask)]
+        return lambda: (fill(text, top_k=5), fill(left, top_k=5))
+
+    baseline = (
+        "transformers `pipeline('fill-mask')` twice (the sentence, and the sentence cut after "
+        "the mask), eager attention with attentions returned, as the tab computes"
+    )
+    return Case(key, demo, bare, baseline)
 
 
 def _elmo() -> Case:
@@ -185,52 +227,94 @@ def _yolo() -> Case:
         yolo_weights.configure_ultralytics()  # offline and weights-only, as the demo runs it
         from ultralytics import YOLO
 
-        model = YOLO(str(checkpoint))
+        from demos.vision.yolo import engines
+
+        if _engine("yolo", device) == engines.ONNX_RUNTIME:  # the export the demo made and ran
+            model, half = YOLO(str(engines.export_onnx(checkpoint)), task="detect"), False
+        else:
+            model, half = YOLO(str(checkpoint)), dtype == torch.float16
         bgr = np.ascontiguousarray(np.asarray(image())[:, :, ::-1])  # ultralytics reads BGR
-        half = dtype == torch.float16
         return lambda: model.predict(
             bgr, imgsz=640, conf=0.25, iou=0.7, device=str(device), half=half, verbose=False
         )
 
-    return Case("yolo", demo, bare, "`YOLO(path).predict`")
+    baseline = (
+        "ultralytics `YOLO(path).predict` on the default engine's file: the gallery's own ONNX "
+        "export on CPU (ONNX Runtime), the `.pt` elsewhere"
+    )
+    return Case("yolo", demo, bare, baseline)
 
 
 # speech
 
 
+def _whisper_transformers(checkpoint: Path, device: torch.device, dtype: torch.dtype) -> Bare:
+    """`model.generate` on the feature extractor's output, where CTranslate2 is not the engine
+    (CUDA-less builds, a checkpoint it cannot convert). Not the ASR pipeline: it passes no
+    attention mask, so `generate` takes the padding after a short clip for audio and decodes a
+    second window (twice the demo's work)."""
+    from transformers import AutoProcessor, WhisperForConditionalGeneration
+
+    processor = AutoProcessor.from_pretrained(checkpoint)
+    model = WhisperForConditionalGeneration.from_pretrained(checkpoint, dtype=dtype)
+    model = model.to(device).eval()
+
+    def call() -> Any:
+        features = processor.feature_extractor(
+            whisper_clip(),
+            sampling_rate=SAMPLE_RATE,
+            return_tensors="pt",
+            return_attention_mask=True,
+        )
+        with torch.inference_mode():
+            ids = model.generate(
+                input_features=features["input_features"].to(device, dtype),
+                attention_mask=features["attention_mask"].to(device),
+                return_timestamps=True,
+                task="transcribe",
+                language="en",
+            )
+        return processor.batch_decode(ids, skip_special_tokens=True)
+
+    return call
+
+
 def _whisper() -> Case:
     def demo(module: ModuleType) -> Any:
-        return module.predict((SAMPLE_RATE, speech()), task="transcribe", language="en").info
+        return module.predict((SAMPLE_RATE, whisper_clip()), task="transcribe", language="en").info
 
     def bare(checkpoint: Path, device: torch.device, dtype: torch.dtype) -> Bare:
-        # Not the ASR pipeline: it passes no attention mask, so `generate` takes the 26 s of
-        # padding after a 4 s clip for audio and decodes a second window (twice the demo's work).
-        from transformers import AutoProcessor, WhisperForConditionalGeneration
+        from demos.core import registry
+        from demos.speech.whisper import ct2
+        from demos.speech.whisper.convert import converted
 
-        processor = AutoProcessor.from_pretrained(checkpoint)
-        model = WhisperForConditionalGeneration.from_pretrained(checkpoint, dtype=dtype)
-        model = model.to(device).eval()
+        if _engine("whisper", device) != ct2.ENGINE:
+            return _whisper_transformers(checkpoint, device, dtype)
+        try:  # the folder the demo converted (cached in GALLERY_HOME: found, not redone)
+            folder = converted(registry.get("whisper").checkpoint(str(checkpoint)))
+        except ct2.ConversionFailed:  # the demo fell back to transformers too (a random vocab)
+            return _whisper_transformers(checkpoint, device, dtype)
+        from faster_whisper import WhisperModel
+
+        model = WhisperModel(
+            str(folder),
+            device=device.type,
+            compute_type=ct2.COMPUTE[device.type],
+            cpu_threads=ct2._cpu_threads(),
+        )
 
         def call() -> Any:
-            features = processor.feature_extractor(
-                speech(),
-                sampling_rate=SAMPLE_RATE,
-                return_tensors="pt",
-                return_attention_mask=True,
+            segments, _ = model.transcribe(
+                whisper_clip(), language="en", task="transcribe", **ct2.DECODING
             )
-            with torch.inference_mode():
-                ids = model.generate(
-                    input_features=features["input_features"].to(device, dtype),
-                    attention_mask=features["attention_mask"].to(device),
-                    return_timestamps=True,
-                    task="transcribe",
-                    language="en",
-                )
-            return processor.batch_decode(ids, skip_special_tokens=True)
+            return [s.text for s in segments]
 
         return call
 
-    baseline = "`model.generate` on the feature extractor's output, timestamps on"
+    baseline = (
+        "faster-whisper `WhisperModel(<the gallery's CTranslate2 conversion>, compute_type="
+        "'int8').transcribe` with the tab's `DECODING` options (float16 on CUDA)"
+    )
     return Case("whisper", demo, bare, baseline)
 
 

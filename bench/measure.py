@@ -145,6 +145,7 @@ def demo_vs_bare(
         "baseline": case.baseline,
         "device": info.device,
         "dtype": info.dtype,
+        "engine": getattr(info, "engine", None),
         "params": info.params,
         "import_ms": round(import_ms, 1),
         "rss_after_import_mb": base_rss,
@@ -177,13 +178,13 @@ def counting_loads() -> Iterator[list[str]]:
     lock = threading.Lock()
     original = runtime.load_model
 
-    def load_model(spec, checkpoint, loader, progress=None):
+    def load_model(spec, checkpoint, loader, *args, **kwargs):
         def counted(ckpt, device, dtype):
             with lock:
                 calls.append(ckpt.id)
             return loader(ckpt, device, dtype)
 
-        return original(spec, checkpoint, counted, progress)
+        return original(spec, checkpoint, counted, *args, **kwargs)  # progress, engine, ...
 
     runtime.load_model = load_model
     try:
@@ -245,6 +246,54 @@ def all_loaded(keys: list[str], checkpoints: dict[str, Path]) -> dict[str, Any]:
         "peak_rss_mb": round(peak_rss_mb(), 1),
         "rss_end_mb": rss_mb(),
     }
+
+
+def torch_tensor_mb() -> float:
+    """Megabytes held in torch tensors that the garbage collector can see (parameters, buffers):
+    what tells a PyTorch model in memory from an ONNX Runtime or CTranslate2 one."""
+    import gc
+
+    import torch
+
+    gc.collect()
+    seen, total = set(), 0
+    for obj in gc.get_objects():
+        if isinstance(obj, torch.Tensor) and id(obj) not in seen:
+            seen.add(id(obj))
+            total += obj.numel() * obj.element_size()
+    return round(total / MB, 1)
+
+
+def engine_load(key: str, checkpoint: Path, engine: str | None) -> dict[str, Any]:
+    """One demo loaded on `engine` (None: its default here) and called once: RSS it added, and
+    how much of it is torch tensors (a default engine that kept the PyTorch model too shows it)."""
+    from demos.core import registry, runtime
+
+    point_at(key, checkpoint)
+    _, module, _ = import_demo(key)
+    chosen = runtime.engine_for(registry.get(key), engine).key
+    base = rss_mb()
+    info = _engine_call(key, module, engine)
+    return {
+        "key": key,
+        "engine": getattr(info, "engine", None) or chosen,
+        "asked": engine or "default",
+        "rss_after_import_mb": base,
+        "rss_loaded_mb": rss_mb(),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+        "torch_tensor_mb": torch_tensor_mb(),
+    }
+
+
+def _engine_call(key: str, module: Any, engine: str | None) -> Any:
+    from bench import cases
+
+    if key == "yolo":
+        return module.predict(cases.image(), engine=engine).info
+    if key == "whisper":
+        clip = (cases.SAMPLE_RATE, cases.whisper_clip())
+        return module.predict(clip, task="transcribe", language="en", engine=engine).info
+    raise ValueError(f"no engine comparison for {key}")
 
 
 def cycle(

@@ -120,7 +120,8 @@ def markdown(results: dict[str, Any]) -> str:
     m, opts = results["machine"], results["options"]
     lines = [
         f"Measured {m['date']} on {describe(m)}.",
-        f"Full-size architectures with random weights (`{command(opts)}`); warm times are "
+        f"Full-size architectures with random weights, real where the Weights column says so "
+        f"(`{command(opts)}`); warm times are "
         f"medians of {opts['repeats']} calls, demo and bare call interleaved; took "
         f"{results.get('total_s', 0) / 60:.1f} min.",
         "",
@@ -146,17 +147,21 @@ def markdown(results: dict[str, Any]) -> str:
 
     if results["demos"]:
         lines += [
-            "| Demo | Architecture (random weights) | Params | Load ms | First call ms "
+            "| Demo | Architecture | Weights | Engine | Params | Load ms | First call ms "
             "| Demo call ms | Bare call ms | Ratio | Target ≤ 1.10 | Peak RSS |",
-            "|---|---|---|---|---|---|---|---|---|---|",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
+    weights = results.get("weights", {})
     for key, r in results["demos"].items():
         arch = results["architectures"].get(key, "")
+        kind = weights.get(key, "random")
         if "error" in r:
-            lines.append(f"| {key} | {arch} | | | | | | | failed: {r['error']} | |")
+            lines.append(f"| {key} | {arch} | {kind} | | | | | | | | failed: {r['error']} | |")
             continue
+        engine = f"{r.get('engine') or '–'} {r.get('dtype') or ''}".strip()
         lines.append(
-            f"| {key} | {arch} | {_params(r['params'])} | {_ms(r['cold_load_ms'])} "
+            f"| {key} | {arch} | {kind} | {engine} | {_params(r['params'])} "
+            f"| {_ms(r['cold_load_ms'])} "
             f"| {_ms(r['cold_call_ms'])} | {_ms(r['demo_median_ms'])} | {_ms(r['bare_median_ms'])} "
             f"| {r['ratio']:.3f} | {verdict(r['ratio'], RATIO_TARGET, '{:.3f}')} "
             f"| {_gb(r['peak_rss_mb'])}"
@@ -184,6 +189,7 @@ def markdown(results: dict[str, Any]) -> str:
         )
     elif every:
         rows.append(f"| all defaults loaded at once | failed: {every['error']} | – | – |")
+    rows += engine_rows(results.get("engines") or {})
     cyc = results.get("cycle")
     if cyc and "error" not in cyc:
         bound = results.get("memory_bound")
@@ -219,6 +225,38 @@ def markdown(results: dict[str, Any]) -> str:
             + "."
         )
     return "\n".join(lines).rstrip() + "\n"
+
+
+def engine_rows(engines: dict[str, dict]) -> list[str]:
+    """One row per demo whose default engine is not PyTorch: RSS its default load adds against
+    its PyTorch engine's, each in a fresh process, and the torch tensors each holds (a default
+    engine that also kept the PyTorch model would hold as many as the PyTorch one)."""
+    rows = []
+    by_key: dict[str, dict[str, dict]] = {}
+    for name, r in engines.items():
+        _, key, which = name.split("-", 2)
+        by_key.setdefault(key, {})[which] = r
+    for key, pair in by_key.items():
+        said = []
+        for which in ("default", "pytorch"):
+            r = pair.get(which, {})
+            if "error" in r or not r:
+                said.append(f"{which}: failed ({r.get('error', 'not run')})")
+                continue
+            added = r["rss_loaded_mb"] - r["rss_after_import_mb"]
+            said.append(
+                f"{r['engine']} +{added:,.0f} MB RSS, torch tensors {r['torch_tensor_mb']:,.0f} MB"
+            )
+        d, t = pair.get("default", {}), pair.get("pytorch", {})
+        result = "–"
+        if "torch_tensor_mb" in d and "torch_tensor_mb" in t:
+            one_copy = d["torch_tensor_mb"] < 0.5 * t["torch_tensor_mb"]
+            result = "PASS (one copy)" if one_copy else "MISS (PyTorch model kept too)"
+        rows.append(
+            f"| `{key}` default engine vs its PyTorch engine, each alone | {'; '.join(said)} "
+            f"| the default holds no PyTorch copy | {result} |"
+        )
+    return rows
 
 
 def update_readme(readme: Path, table: str) -> None:

@@ -46,15 +46,15 @@ def machine() -> dict[str, Any]:
 
 def build(keys: list[str], work_dir: Path) -> dict[str, Any]:
     """Build (or reuse) each key's full-size checkpoint; returns paths and seconds per key."""
-    from bench.architectures import BUILDERS
+    from bench.architectures import BUILDERS, weights_of
 
-    paths, seconds = {}, {}
+    paths, seconds, weights = {}, {}, {}
     for key in keys:
         out = work_dir / "models" / key
         marker = out / BUILT
         if marker.is_file():
             paths[key] = marker.read_text(encoding="utf-8").strip()
-            seconds[key] = 0.0
+            seconds[key], weights[key] = 0.0, weights_of(out)
             continue
         log.info("building %s at full size", key)
         start = time.perf_counter()
@@ -62,8 +62,9 @@ def build(keys: list[str], work_dir: Path) -> dict[str, Any]:
         out.mkdir(parents=True, exist_ok=True)
         marker.write_text(str(path), encoding="utf-8")
         paths[key], seconds[key] = str(path), round(time.perf_counter() - start, 1)
+        weights[key] = weights_of(out)
         gc.collect()
-    return {"checkpoints": paths, "build_s": seconds}
+    return {"checkpoints": paths, "build_s": seconds, "weights": weights}
 
 
 def run(request: dict[str, Any]) -> dict[str, Any]:
@@ -84,6 +85,9 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
         result = measure.concurrent_first_requests(CASES[key], checkpoints[key])
     elif mode == "all":
         result = measure.all_loaded(keys, checkpoints)
+    elif mode == "engine":
+        (key,) = keys
+        result = measure.engine_load(key, checkpoints[key], request.get("engine"))
     elif mode == "cycle":
         result = measure.cycle(keys, checkpoints)
     else:
