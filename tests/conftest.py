@@ -75,9 +75,7 @@ def gallery_client():
     from demos.core import display
 
     # The page's CSS (projector mode, run lines) is a launch setting in Gradio 6, as in app.py.
-    app.demo.queue().launch(
-        prevent_thread_lock=True, server_port=None, quiet=True, css=display.CSS
-    )
+    app.demo.queue().launch(prevent_thread_lock=True, server_port=None, quiet=True, css=display.CSS)
     try:
         yield Client(app.demo.local_url, verbose=False)
     finally:
