@@ -31,14 +31,13 @@ from typing import Any
 
 import torch
 
-from demos.core.errors import BadInput
 from demos.core.pipeline import Pipeline
 from demos.core.registry import Checkpoint
 from demos.core.runtime import Progress
 from demos.media import audio
 from demos.speech.whisper.convert import SIDECAR, ConversionFailed, converted
 from demos.speech.whisper.languages import LANGUAGES
-from demos.speech.whisper.pipeline import TASKS, language_code, top_languages
+from demos.speech.whisper.pipeline import task_and_language, top_languages
 
 __all__ = ["COMPUTE", "DECODING", "ENGINE", "ConversionFailed", "WhisperCT2", "warm_up"]
 
@@ -147,15 +146,7 @@ class WhisperCT2(Pipeline[Any, dict[str, Any]]):
         )
 
     def preprocess(self, inputs: Any, **params: Any) -> dict[str, Any]:
-        task = params.get("task") or "transcribe"
-        if task not in TASKS:
-            raise BadInput(f"The task must be one of {', '.join(TASKS)}, not {task!r}.")
-        language = language_code(params.get("language"))
-        if not self.multilingual and (task == "translate" or language not in (None, "en")):
-            raise BadInput(
-                "This checkpoint is English-only: it transcribes English. Pick a multilingual "
-                "size to translate or to hear other languages."
-            )
+        task, language = task_and_language(params, self.multilingual)
         clip = audio.load_audio(inputs)
         return {
             "samples": clip.samples,

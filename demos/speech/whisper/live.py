@@ -9,6 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import gradio as gr
+
+from demos.core import registry, ui
 from demos.media import audio
 from demos.speech.whisper import engines
 from demos.speech.whisper.pipeline import WhisperResult
@@ -16,6 +19,7 @@ from demos.speech.whisper.pipeline import WhisperResult
 LIVE_EVERY_S = 0.5  # re-transcribe after this much new audio (one chunk): the text keeps up
 LIVE_DETECT_S = 3.0  # the language is re-detected until this much audio, then kept
 LIVE_WINDOW_S = 25.0  # then start a new window: the text so far is kept, the audio dropped
+SPEC = registry.get("whisper")
 STAGES = ("preprocess", "inference", "postprocess")  # what a pass costs, from the pipeline
 
 
@@ -98,3 +102,41 @@ def live(
 def live_stop(state: LiveState | None, task: str, language: str, checkpoint: str, engine: str = ""):
     state = live_finish(state, task, language, checkpoint, engine)
     return (state.text, state.info or None, state) if state else ("", None, None)
+
+
+# the panel
+
+
+def build_panel(task: Any, language: Any, checkpoint: Any, engine: Any) -> None:
+    """The live panel under the Whisper tab, using the tab's task, language, checkpoint and
+    engine components."""
+    with gr.Accordion("Live: transcribe while you speak", open=False):
+        gr.Markdown(
+            "Press record and talk: the text is redone from everything said so far as often "
+            f"as this machine keeps up, every {LIVE_EVERY_S:g} s at most (a new window starts "
+            f"every {LIVE_WINDOW_S:.0f} s). Uses the task, language, checkpoint and engine above."
+        )
+        mic = ui.AudioInput(
+            sources=["microphone"], streaming=True, type="filepath", label="Microphone"
+        )
+        live_text = gr.Textbox(label="Live text", lines=4)
+        live_info = ui.run_info()
+        state = ui.session_state(None)
+
+    mic.start_recording(
+        lambda: (None, "", None), None, [state, live_text, live_info], api_visibility="private"
+    )
+    mic.stream(
+        ui.guarded(SPEC)(live),
+        [mic, state, task, language, checkpoint, engine],
+        [live_text, live_info, state],
+        stream_every=LIVE_EVERY_S,  # the browser sends a chunk this often
+        time_limit=int(audio.max_seconds()),
+        api_visibility="private",
+    )
+    mic.stop_recording(
+        ui.guarded(SPEC)(live_stop),
+        [state, task, language, checkpoint, engine],
+        [live_text, live_info, state],
+        api_visibility="private",
+    )

@@ -113,6 +113,20 @@ class WhisperResult(Transcript):
     run_info = info_dict  # the speech tabs' name for it
 
 
+def task_and_language(params: dict[str, Any], multilingual: bool) -> tuple[str, str | None]:
+    """The request's task and language code, checked the same way for both engines."""
+    task = params.get("task") or "transcribe"
+    if task not in TASKS:
+        raise BadInput(f"The task must be one of {', '.join(TASKS)}, not {task!r}.")
+    language = language_code(params.get("language"))
+    if not multilingual and (task == "translate" or language not in (None, "en")):
+        raise BadInput(
+            "This checkpoint is English-only: it transcribes English. Pick a multilingual "
+            "size to translate or to hear other languages."
+        )
+    return task, language
+
+
 class WhisperASR(Pipeline[Any, dict[str, Any]]):
     """Whisper with its processor (log-mel features, byte-level BPE tokenizer)."""
 
@@ -147,15 +161,7 @@ class WhisperASR(Pipeline[Any, dict[str, Any]]):
         return cls(model=model.to(device), processor=processor, device=device, dtype=dtype)
 
     def preprocess(self, inputs: Any, **params: Any) -> dict[str, Any]:
-        task = params.get("task") or "transcribe"
-        if task not in TASKS:
-            raise BadInput(f"The task must be one of {', '.join(TASKS)}, not {task!r}.")
-        language = language_code(params.get("language"))
-        if not self.multilingual and (task == "translate" or language not in (None, "en")):
-            raise BadInput(
-                "This checkpoint is English-only: it transcribes English. Pick a multilingual "
-                "size to translate or to hear other languages."
-            )
+        task, language = task_and_language(params, self.multilingual)
         if language and self.multilingual and language not in self.id_to_language.values():
             raise BadInput(f"This checkpoint was not trained on {LANGUAGES[language].title()}.")
         clip = audio.load_audio(inputs)

@@ -235,39 +235,11 @@ def build_tab() -> None:
             info = ui.run_info()
     if rows := examples():
         gr.Examples(rows, inputs=[clip, task, language])
-    with gr.Accordion("Live: transcribe while you speak", open=False):
-        gr.Markdown(
-            "Press record and talk: the text is redone about once a second from everything "
-            f"said so far (a new window starts every {live.LIVE_WINDOW_S:.0f} s). Uses the task, "
-            "language, checkpoint and engine above."
-        )
-        mic = ui.AudioInput(
-            sources=["microphone"], streaming=True, type="filepath", label="Microphone"
-        )
-        live_text = gr.Textbox(label="Live text", lines=4)
-        live_info = ui.run_info()
-        state = ui.session_state(None)
+    live.build_panel(task, language, checkpoint, engine)
 
     button.click(
         ui.guarded(SPEC)(transcribe),
         [clip, task, language, words, checkpoint, engine, background_noise],
         [text, heard, segments, word_table, info, top_languages, noisy, noisy_caption],
         api_name=SPEC.key,
-    )
-    mic.start_recording(
-        lambda: (None, "", None), None, [state, live_text, live_info], api_visibility="private"
-    )
-    mic.stream(
-        ui.guarded(SPEC)(live.live),
-        [mic, state, task, language, checkpoint, engine],
-        [live_text, live_info, state],
-        stream_every=1.0,
-        time_limit=int(audio.max_seconds()),
-        api_visibility="private",
-    )
-    mic.stop_recording(
-        ui.guarded(SPEC)(live.live_stop),
-        [state, task, language, checkpoint, engine],
-        [live_text, live_info, state],
-        api_visibility="private",
     )
