@@ -255,6 +255,34 @@ def test_the_guard_against_loops_runs_on_short_clips_too(tiny, speech, monkeypat
     assert seen[-1]["no_speech_threshold"] == 0.6
 
 
+def test_live_drafts_decode_once_and_the_last_pass_in_full(tiny, speech, monkeypatch):
+    """While the speaker talks, a pass is one greedy attempt (the fallback to sampling would
+    cost seconds on a buffer cut mid-word); the pass after the stop keeps OpenAI's guard, so the
+    text that stays is the one a file upload gives."""
+    pipe, _ = whisper_engines.load(None, engine="pytorch")
+    seen: list[dict] = []
+    generate = pipe.model.generate
+
+    def spy(**kwargs):
+        seen.append(kwargs)
+        return generate(**kwargs)
+
+    monkeypatch.setattr(pipe.model, "generate", spy)
+    pcm = (audio.load_audio(speech).samples * 32767).astype(np.int16)
+    state = None
+    for start in range(0, 16_000 * 2, 8_000):
+        state = whisper_live.live_step(
+            state, (16_000, pcm[start : start + 8_000]), engine="pytorch"
+        )
+    drafts = len(seen)
+    assert drafts >= 2
+    assert all(s["temperature"] == 0.0 for s in seen)  # one temperature: nothing to fall back to
+    state = whisper_live.live_step(state, (16_000, pcm[32_000:40_000]), engine="pytorch")
+    whisper_live.live_finish(state, engine="pytorch")
+    assert len(seen) == drafts + 2  # one more draft, then the stop's full pass
+    assert seen[-1]["temperature"] == (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+
+
 def test_examples_name_the_language_where_detection_is_unsure():
     rows = {Path(path).name: (task, language) for path, task, language in whisper.examples()}
     assert rows["speech-de-train.wav"] == ("transcribe", "de")  # whisper-base hears Yiddish

@@ -154,15 +154,17 @@ class WhisperCT2(Pipeline[Any, dict[str, Any]]):
             "task": task,
             "language": language,
             "words": bool(params.get("word_timestamps")),
+            "draft": bool(params.get("draft")),
         }
 
     def forward(self, batch: dict[str, Any]) -> dict[str, Any]:
+        decoding = {**DECODING, "temperature": (0.0,)} if batch["draft"] else DECODING
         segments, info = self.model.transcribe(
             batch["samples"],
             language=batch["language"] if self.multilingual else "en",
             task=batch["task"],
             word_timestamps=batch["words"],
-            **DECODING,
+            **decoding,
         )
         segments = list(segments)  # the generator decodes window by window, here under the lock
         return {

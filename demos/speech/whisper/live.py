@@ -1,7 +1,13 @@
 """Whisper's live panel: the microphone's chunks accumulate, and the growing buffer is
-re-transcribed through the pipeline's stream (its lock and timing) about once a second, less
+re-transcribed through the pipeline's stream (its lock and timing) every half second, less
 often when the machine is slower than real time, and once more when the recording stops, so the
 last words are heard too.
+
+A pass while the speaker talks is a draft: one greedy attempt, without OpenAI's fallback to
+sampling at rising temperatures (a buffer cut mid-word often fails its log-prob check, and the
+five sampled candidates per temperature then cost seconds; the next pass redoes the text
+anyway). The pass that ends a window and the one after the stop decode in full, so the text
+that stays is the file transcript's.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ class LiveState:
     transcribed_s: float = 0.0  # buffer length at the last transcription
     wait_s: float = LIVE_EVERY_S  # new audio needed before the next transcription
     language: str | None = None  # detected once, then kept (saves a pass per update)
+    draft: bool = False  # the current text came from a draft pass (redone at the stop)
     info: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -47,8 +54,10 @@ def live_step(
     language: str | None = None,
     checkpoint: str | None = None,
     engine: str | None = None,
+    final: bool = False,
 ) -> LiveState:
-    """Append one microphone chunk; re-transcribe the buffer when enough new audio arrived."""
+    """Append one microphone chunk; re-transcribe the buffer when enough new audio arrived (a
+    draft, unless `final` or the window is full: then the text is kept as it is)."""
     state = state or LiveState()
     state.stream.append(chunk)
     if state.stream.duration_s - state.transcribed_s < state.wait_s:
@@ -59,12 +68,13 @@ def live_step(
             state.stream, state.transcribed_s = audio.AudioStream(), 0.0
         return state  # nothing said yet
     pipe, run = engines.load(checkpoint, engine=engine)
-    params = {"task": task, "language": language or state.language, "word_timestamps": False}
+    final = final or state.stream.duration_s >= LIVE_WINDOW_S
+    params = {"task": task, "language": language or state.language, "draft": not final}
     for fields in pipe.stream(clip, run.speed_ms, **params):
         result = WhisperResult(info=run, **fields)
     if not language and state.language is None and clip.duration_s >= LIVE_DETECT_S:
         state.language = result.language  # then kept: one pass less per update
-    state.current = result.text
+    state.current, state.draft = result.text, not final
     state.transcribed_s = state.stream.duration_s
     # When the machine is slower than real time, wait for as much audio as a pass takes.
     state.wait_s = max(LIVE_EVERY_S, sum(run.speed_ms.get(s, 0.0) for s in STAGES) / 1000)
@@ -82,11 +92,12 @@ def live_finish(
     checkpoint: str | None = None,
     engine: str | None = None,
 ) -> LiveState | None:
-    """When the recording stops: transcribe the audio that arrived since the last pass."""
-    if state is None or state.stream.duration_s <= state.transcribed_s:
+    """When the recording stops: transcribe the buffer once more, in full, when audio arrived
+    since the last pass or that pass was a draft."""
+    if state is None or (state.stream.duration_s <= state.transcribed_s and not state.draft):
         return state
     state.wait_s = 0.0  # whatever is left, however little
-    return live_step(state, None, task, language, checkpoint, engine)
+    return live_step(state, None, task, language, checkpoint, engine, final=True)
 
 
 # the handlers

@@ -183,6 +183,7 @@ class WhisperASR(Pipeline[Any, dict[str, Any]]):
             "task": task,
             "language": language,
             "words": bool(params.get("word_timestamps")),
+            "draft": bool(params.get("draft")),
         }
 
     def forward(self, batch: dict[str, Any]) -> dict[str, Any]:
@@ -204,6 +205,8 @@ class WhisperASR(Pipeline[Any, dict[str, Any]]):
                 )
             kwargs["return_token_timestamps"] = True
         kwargs.update(self.decoding)  # the guard against loops, on every clip (see DECODING)
+        if batch["draft"]:  # one greedy attempt, no fallback: the next pass redoes it anyway
+            kwargs["temperature"] = 0.0
         if not batch["long_form"]:
             # transformers finds the no-speech probability by running the whole model once
             # more (a second encoder pass); a clip this short was already checked for silence.
