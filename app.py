@@ -58,8 +58,9 @@ def mount(module_name: str, title: str) -> None:
 
 def build_app() -> gr.Blocks:
     patches.apply()  # third-party fixes, once: see demos/core/patches.py
-    # Uploads and outputs are deleted once older than GALLERY_KEEP_FILES_MINUTES (default 60).
-    with gr.Blocks(title=TITLE, delete_cache=retention.delete_cache()) as app:
+    # Uploads and outputs are deleted once older than GALLERY_KEEP_FILES_MINUTES (default 60),
+    # by retention.lifespan's own thread (see demos/core/retention.py).
+    with gr.Blocks(title=TITLE) as app:
         with gr.Row():
             gr.Markdown(INTRO)
             display.projector_toggle(app)
@@ -118,7 +119,7 @@ def launch_options(
         # the speech tabs take (10 min of 48 kHz stereo WAV is 115 MB), not for gigabytes.
         "max_file_size": os.environ.get("GALLERY_MAX_FILE_SIZE", "200mb"),
         "show_error": False,  # handlers raise gr.Error with readable text; nothing else leaks
-        # The gallery's own temporary files follow the same retention as Gradio's cache.
+        # Uploads, outputs and the gallery's own temporary files: deleted after the window.
         "app_kwargs": {"lifespan": retention.lifespan},
     }
 

@@ -11,6 +11,7 @@ import importlib.util
 import os
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import cv2
 import numpy as np
@@ -44,9 +45,9 @@ def _files(folder: Path) -> set[Path]:
 
 def test_the_window_comes_from_the_environment(monkeypatch):
     monkeypatch.delenv("GALLERY_KEEP_FILES_MINUTES", raising=False)
-    assert retention.keep_seconds() == 3600 and retention.delete_cache() == (300, 3600)
+    assert retention.keep_seconds() == 3600 and retention.schedule() == (300, 3600)
     monkeypatch.setenv("GALLERY_KEEP_FILES_MINUTES", "1")
-    assert retention.delete_cache() == (15, 60)
+    assert retention.schedule() == (15, 60)
     monkeypatch.setenv("GALLERY_KEEP_FILES_MINUTES", "a while")
     assert retention.keep_seconds() == 3600  # a typo keeps the default, with a warning
 
@@ -62,6 +63,31 @@ def test_sweep_deletes_old_folders_and_keeps_those_in_use():
     assert not old.exists() and fresh.exists()
     retention.sweep(max_age_s=0, now=time.time() + 1)
     assert not fresh.exists()
+
+
+def test_the_sweeper_deletes_old_outputs_and_keeps_gradios_examples(monkeypatch, tmp_path):
+    """The sweeper's thread runs Gradio's own round on its clock: a file a request made goes
+    once older than the window, an example Gradio keeps in its cache stays."""
+    monkeypatch.setenv("GALLERY_KEEP_FILES_MINUTES", str(2 / 60))  # 2 s: a sweep every second
+    output, example = tmp_path / "output.png", tmp_path / "example.png"
+    for path in (output, example):
+        path.write_bytes(b"png")
+    made = {str(output), str(example)}
+    blocks = SimpleNamespace(
+        blocks={1: SimpleNamespace(keep_in_cache={str(example)})}, temp_file_sets=[made]
+    )
+    sweeper = retention.Sweeper(blocks)
+    sweeper.start()
+    try:
+        deadline = time.monotonic() + 15
+        while output.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        sweeper.stopped.set()
+        sweeper.join(5)
+    assert not output.exists() and made == {str(example)}
+    assert example.exists()
+    assert not sweeper.is_alive()
 
 
 def test_an_output_served_again_starts_its_age_again(tmp_path):

@@ -4,13 +4,18 @@ Students upload their own photos and voices; a classroom runs the gallery all da
 request brings or makes is deleted once it is older than `GALLERY_KEEP_FILES_MINUTES` (default
 60; fractions allowed):
 
-- Gradio's own cache (uploads, and the images, plots, audio and videos a tab returns) is swept by
-  Gradio itself (`gr.Blocks(delete_cache=...)`, on `sweep_every_s()`), by each file's age.
+- Gradio's own cache (uploads, and the images, plots, audio and videos a tab returns) is swept
+  with Gradio's own function (the one behind `gr.Blocks(delete_cache=...)`, which knows the
+  files it must keep: the examples), by each file's age.
 - Gradio deletes the files but leaves their folders; `sweep_empty_folders` removes those.
 - The gallery's own temporary files (annotated videos before Gradio copies them, audio
   conversions) live in one folder, `<system temp>/pretrained-gallery-<pid>/`, made with
-  `temp_dir()`; `sweep()` deletes what is older than the window there, on the same schedule, while
-  the server runs (`lifespan`), and the whole folder when it stops.
+  `temp_dir()`; `sweep()` deletes what is older than the window there.
+- All three run every `sweep_every_s()` in a thread of their own (`Sweeper`, started by
+  `lifespan`), and everything goes when the server stops. Gradio's own schedule waits for the
+  event loop and then for a free worker thread; under the soak's classroom load it ran up to a
+  minute late (outputs seen 207 s old with a 120 s window), while a thread waits only for its
+  clock.
 
 A file someone is still looking at stays: Gradio serves an output from its cache by path, and an
 output that is produced again (the same example clicked later) has its age reset when it is
@@ -26,6 +31,7 @@ import logging
 import os
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -53,8 +59,8 @@ def sweep_every_s() -> int:
     return int(min(max(keep_seconds() / 4, MIN_SWEEP_S), MAX_SWEEP_S))
 
 
-def delete_cache() -> tuple[int, int]:
-    """Gradio's `delete_cache` setting: (how often, how old) in whole seconds."""
+def schedule() -> tuple[int, int]:
+    """(how often the sweeps run, how old a file may get), in whole seconds."""
     return sweep_every_s(), max(1, round(keep_seconds()))
 
 
@@ -129,21 +135,46 @@ def sweep_empty_folders(max_age_s: float | None = None, now: float | None = None
     return deleted
 
 
+def sweep_all(blocks: Any, max_age_s: float | None = None) -> None:
+    """One round: Gradio's cache for `blocks` (None: everything it made), the gallery's folder,
+    the empty folders Gradio leaves."""
+    from gradio.route_utils import delete_files_created_by_app  # Gradio's delete_cache round
+
+    max_age_s = schedule()[1] if max_age_s is None else max_age_s
+    try:
+        delete_files_created_by_app(blocks, max_age_s)
+    except RuntimeError as exc:  # a request added a file while the round read the set
+        log.debug("retention: Gradio's cache is swept next round (%s)", exc)
+    sweep(max_age_s)
+    sweep_empty_folders(max_age_s)
+
+
+class Sweeper(threading.Thread):
+    """`sweep_all` every `sweep_every_s()`, on a clock no busy request can hold up."""
+
+    def __init__(self, blocks: Any) -> None:
+        super().__init__(name="gallery-retention", daemon=True)
+        self.blocks = blocks
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.wait(sweep_every_s()):
+            try:
+                sweep_all(self.blocks)
+            except Exception:  # a round that fails must not end the schedule
+                log.exception("retention: a sweep failed; the next one runs as planned")
+
+
 @contextlib.asynccontextmanager
-async def lifespan(_app: Any) -> AsyncIterator[None]:
-    """While the server runs, sweep the gallery's folder on Gradio's schedule; empty it at exit."""
-
-    async def loop() -> None:
-        while True:
-            await asyncio.sleep(sweep_every_s())
-            await asyncio.to_thread(sweep)
-            await asyncio.to_thread(sweep_empty_folders)
-
-    task = asyncio.create_task(loop())
+async def lifespan(app: Any) -> AsyncIterator[None]:
+    """While the server runs, sweep on the schedule; at exit, delete everything it made."""
+    blocks = app.get_blocks()
+    sweeper = Sweeper(blocks)
+    sweeper.start()
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        sweeper.stopped.set()
+        await asyncio.to_thread(sweeper.join, 10)
+        sweep_all(blocks, 0)
         shutil.rmtree(temp_root(), ignore_errors=True)
