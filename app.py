@@ -43,10 +43,11 @@ COMPARE_MODULES = {
 }
 
 
-def mount(module_name: str, title: str) -> None:
-    """Build a tab's content from its module; if the module cannot load, say so in the tab."""
+def mount(module_name: str, title: str) -> gr.Component | list[gr.Component] | None:
+    """Build a tab's content from its module; if the module cannot load, say so in the tab.
+    Returns what `build_tab` returns: the component(s) showing what the tab produces."""
     try:
-        importlib.import_module(module_name).build_tab()
+        return importlib.import_module(module_name).build_tab()
     except Exception as exc:  # one broken demo must not take the gallery down
         log.exception("the %s tab could not be built", title)
         gr.Markdown(
@@ -66,7 +67,7 @@ def build_app() -> gr.Blocks:
             display.projector_toggle(app)
         with gr.Tabs() as top:
             with gr.Tab("Overview", id="overview") as overview_tab:
-                buttons, states, refresh = overview.build_tab()
+                buttons, states, refresh, slots = overview.build_tab()
             family_tabs: dict[str, gr.Tabs] = {}
             for family in registry.FAMILIES:
                 specs = registry.by_family(family)
@@ -76,7 +77,8 @@ def build_app() -> gr.Blocks:
                     family_tabs[family] = inner
                     for spec in specs:
                         with gr.Tab(spec.title, id=spec.key):
-                            mount(spec.module, spec.title)
+                            produced = mount(spec.module, spec.title)
+                        overview.mirror(slots[spec.key], produced)
                     if importlib.util.find_spec(COMPARE_MODULES[family]):
                         with gr.Tab("Compare", id=f"compare_{family}"):
                             mount(COMPARE_MODULES[family], f"Compare {family}")

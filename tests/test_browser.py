@@ -1,6 +1,7 @@
 """A real browser: Debian's Chromium, driven by Playwright, visits every tab, runs its first
 example, checks that the tab's demonstration is on screen, and takes a screenshot of it in normal
-and in projector mode (1366x900, a classroom laptop).
+and in projector mode (1366x900, a classroom laptop); then the Overview, whose card for that
+model shows a small copy of the result.
 
 Tiny models stand behind every tab (GALLERY_<KEY>_MODEL). Screenshots go to
 `$GALLERY_SCREENSHOTS` when set (to look at them), else to the test's temp dir. Skips when
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from demos.core import compare, registry
+from demos.core import compare, overview, registry
 from demos.language import compare as compare_language
 from demos.speech import compare as compare_speech
 from demos.vision import compare as compare_vision
@@ -100,6 +101,25 @@ def _run_first_example(panel) -> None:
     run.click()
 
 
+# A card's mirror holds something: a drawn picture, a text, a chart's bars or a chat bubble.
+FILLED = """el => {
+    const img = el.querySelector('img');
+    if (img && img.complete && img.naturalWidth > 0) return true;
+    const text = el.querySelector('textarea');
+    if (text && text.value.trim()) return true;
+    return !!el.querySelector('[data-testid=bot], .confidence-set');
+}"""
+
+
+def _card_shows_the_result(page, spec) -> None:
+    """Back on the Overview, the model's card shows (small) what its tab just produced."""
+    page.get_by_role("tab", name="Overview", exact=True).click()
+    card = page.locator(".overview-card", has=page.get_by_text(spec.card.known_for[:40]))
+    slot = card.locator(".overview-picture").first
+    slot.wait_for(timeout=10_000)
+    page.wait_for_function(f"el => ({FILLED})(el)", arg=slot.element_handle(), timeout=30_000)
+
+
 def _projector(page, on: bool) -> None:
     box = page.get_by_label("Projector mode: large type, high contrast")
     if box.is_checked() != on:
@@ -146,6 +166,8 @@ def test_every_tab_shows_its_demonstration_in_both_modes(page, key, shots):
     page.screenshot(path=str(shots / f"{key}-projector.png"), full_page=True)
     _projector(page, False)
     assert "projector=1" not in page.url
+    _card_shows_the_result(page, spec)
+    page.screenshot(path=str(shots / f"{key}-overview.png"), full_page=True)
 
 
 def test_projector_mode_is_remembered_in_the_address(browser, gallery_client, tiny_env, shots):
@@ -159,6 +181,9 @@ def test_projector_mode_is_remembered_in_the_address(browser, gallery_client, ti
 
 def test_overview_cards_open_their_tab_and_say_what_is_kept(page, shots):
     page.screenshot(path=str(shots / "overview.png"), full_page=True)
+    # A fresh page shows no one's results: every card waits for this browser's first run.
+    assert page.get_by_text(overview.PICTURE_CAPTION).count() == len(registry.REGISTRY)
+    assert not page.locator(".overview-picture img").count()
     for spec in registry.REGISTRY.values():
         assert page.get_by_text(spec.card.known_for[:40]).first.is_visible()
     assert page.get_by_text("What this gallery keeps").is_visible()

@@ -10,7 +10,9 @@ loaded model is shared by every request. Streams (token by token, chunk by chunk
 
 A demo module (the one its registry record names) exposes:
 - `SPEC`: its `DemoSpec`;
-- `build_tab() -> None`: the tab's components and events, inside the app's Blocks;
+- `build_tab()`: the tab's components and events, inside the app's Blocks; it returns the
+  component (or list of them) that shows what the tab produces (an image, a plot, a chart, a
+  transcript), which the Overview mirrors on the model's card;
 - `predict(...) -> <a Result subclass>`: the model's answer as typed fields plus its `RunInfo`.
 Compare tabs and tests read those fields instead of unpacking tuples; rendering (plots, boxes
 drawn on images) happens in the tab, after postprocess. `tests/test_contract.py` checks every
@@ -68,7 +70,7 @@ class DemoModule(Protocol):
 
     SPEC: DemoSpec
 
-    def build_tab(self) -> None: ...
+    def build_tab(self) -> Any: ...  # a gradio component: what the tab produces
 
     def predict(self, *args: Any, **kwargs: Any) -> Result: ...
 

@@ -226,8 +226,8 @@ def predict(
     return FillMaskResult(**answer, info=info)
 
 
-def build_tab(spec: DemoSpec, examples: list[str]) -> None:
-    """The fill-mask tab for `spec`, with endpoint `/<key>`."""
+def build_tab(spec: DemoSpec, examples: list[str]) -> gr.Image:
+    """The fill-mask tab for `spec`, with endpoint `/<key>`; returns the attention figure."""
     ui.model_card(spec)
     with gr.Row():
         with gr.Column():
@@ -306,14 +306,15 @@ def build_tab(spec: DemoSpec, examples: list[str]) -> None:
         )
     for menu in (layer, head):
         menu.input(redraw, [answer, layer, head], figure, api_visibility="private")
+    return figure
 
 
-def demo(spec: DemoSpec, examples: list[str]) -> tuple[Callable[[], None], Callable[..., Any]]:
+def demo(spec: DemoSpec, examples: list[str]) -> tuple[Callable[[], gr.Image], Callable[..., Any]]:
     """The demo contract's `build_tab` and `predict` for one fill-mask model (BERT, RoBERTa):
     each model's module is its record and its examples, and nothing else."""
 
-    def build_tab() -> None:
-        globals()["build_tab"](spec, examples)
+    def build_tab() -> gr.Image:
+        return globals()["build_tab"](spec, examples)
 
     def predict(
         text: str,

@@ -247,7 +247,7 @@ def transcribe(
     return result.text, word_rows(result.words), result.emissions(), info
 
 
-def build_tab() -> None:
+def build_tab() -> gr.Image:
     examples = assets.audio("en")  # the checkpoints are English-only
     ui.model_card(SPEC)
     with gr.Row():
@@ -273,3 +273,4 @@ def build_tab() -> None:
         [text, words, emissions, info],
         api_name=SPEC.key,
     )
+    return emissions

@@ -168,7 +168,7 @@ def on_image(
     return ui.to_label(first.predictions), first.info_dict(), table, chart, measured
 
 
-def build_tab() -> None:
+def build_tab() -> gr.Label:
     examples = assets.images()
     ui.model_card(SPEC)
     with gr.Row():
@@ -207,3 +207,4 @@ def build_tab() -> None:
         [label, info, table, chart, measured],
         api_name=SPEC.key,
     )
+    return label

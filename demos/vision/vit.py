@@ -201,7 +201,7 @@ def on_layer(layer: float, kept: dict[str, Any] | None):
     return picture, patches_caption(dataclasses.replace(result, layer=shown))
 
 
-def build_tab() -> None:
+def build_tab() -> gr.Image:
     examples = assets.images()
     ui.model_card(SPEC)
     with gr.Row():
@@ -245,3 +245,4 @@ def build_tab() -> None:
         api_visibility="private",
         queue=False,
     )
+    return heat

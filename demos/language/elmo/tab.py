@@ -163,7 +163,7 @@ def compare_occurrences(
     return image, rows, run_details(result)
 
 
-def build_tab() -> None:
+def build_tab() -> gr.Image:
     ui.model_card(SPEC)
     with gr.Row():
         with gr.Column(scale=2):
@@ -192,3 +192,4 @@ def build_tab() -> None:
     inputs, outputs = [text, word, checkpoint], [heat, table, info]
     button.click(compare_occurrences, inputs, outputs, api_name=SPEC.key)
     word.submit(compare_occurrences, inputs, outputs, api_visibility="private")
+    return heat

@@ -265,7 +265,7 @@ def _ask_panel(settings: list[Any], info: gr.JSON, pictures: list[str]) -> None:
     button.click(ask, [question, image, *settings], [answer, info], api_name=SPEC.key)
 
 
-def build_tab() -> None:
+def build_tab() -> gr.Chatbot:
     pictures = assets.images()
     ui.model_card(SPEC)
     shown = gr.Markdown(banner())
@@ -305,3 +305,4 @@ def build_tab() -> None:
     models = settings[-2:]  # the local text and image checkpoints
     # No triggers: on every page load (the environment may have changed) and on each pick.
     gr.on(None, banner, models, shown, api_visibility="private")
+    return chatbot

@@ -196,8 +196,8 @@ def compare_memory(
     return summary(result), figure, result.answer(), result.info.as_dict()
 
 
-def _continuation_panel(checkpoint: gr.Dropdown) -> None:
-    """Prompt and settings on the left, the streamed continuation on the right."""
+def _continuation_panel(checkpoint: gr.Dropdown) -> gr.Textbox:
+    """Prompt and settings on the left, the streamed continuation (returned) on the right."""
     with gr.Row():
         with gr.Column():
             prompt = gr.Textbox(label="Beginning of a text", value=EXAMPLES[0], lines=4)
@@ -233,10 +233,11 @@ def _continuation_panel(checkpoint: gr.Dropdown) -> None:
     # No submit on Enter: a line break in the prompt is meaningful (the end of a paragraph).
     running = go.click(continue_text, inputs, [continuation, reading, info], api_name=SPEC.key)
     stop.click(None, None, None, cancels=[running], api_visibility="private")
+    return continuation
 
 
-def _memory_panel(checkpoint: gr.Dropdown) -> None:
-    """A passage read both ways: the verdict, the plot, the losses as JSON."""
+def _memory_panel(checkpoint: gr.Dropdown) -> gr.Plot:
+    """A passage read both ways: the verdict, the plot (returned), the losses as JSON."""
     passages = _passages()
     with gr.Row():
         with gr.Column(scale=2):
@@ -266,14 +267,15 @@ def _memory_panel(checkpoint: gr.Dropdown) -> None:
         [verdict, plot, losses, info],
         api_name=f"{SPEC.key}_memory",
     )
+    return plot
 
 
-def build_tab() -> None:
+def build_tab() -> list[gr.Component]:
     ui.model_card(SPEC)
     gr.Markdown(INTRO)
     checkpoint = ui.checkpoint_picker(SPEC)
     gr.Markdown("### Continue a text")
-    _continuation_panel(checkpoint)
+    continuation = _continuation_panel(checkpoint)
     gr.Markdown("### Memory carried or reset: loss per token, segment by segment")
     gr.Markdown(MEMORY_HELP)
-    _memory_panel(checkpoint)
+    return [continuation, _memory_panel(checkpoint)]

@@ -232,7 +232,7 @@ def api_chunk(
 # the tab
 
 
-def build_tab() -> None:
+def build_tab() -> gr.Textbox:
     examples = assets.audio("en")  # the released model hears English only
     ui.model_card(SPEC)
     with gr.Row():
@@ -301,3 +301,4 @@ def build_tab() -> None:
         [live_text, live_info, token],
         api_name=f"{SPEC.key}_stream",
     )
+    return text

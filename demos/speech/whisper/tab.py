@@ -183,7 +183,7 @@ def transcribe(
 # the tab
 
 
-def build_tab() -> None:
+def build_tab() -> list[gr.Component]:
     ui.model_card(SPEC)
     with gr.Row():
         with gr.Column():
@@ -243,3 +243,4 @@ def build_tab() -> None:
         [text, heard, segments, word_table, info, top_languages, noisy, noisy_caption],
         api_name=SPEC.key,
     )
+    return [text, top_languages]

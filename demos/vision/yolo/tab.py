@@ -277,7 +277,7 @@ def _settings() -> list[Any]:
     return [conf, iou, classes, checkpoint, engine]
 
 
-def _image_tab(settings: list[Any], info: gr.JSON) -> None:
+def _image_tab(settings: list[Any], info: gr.JSON) -> gr.Image:
     shown = examples()
     with gr.Tab("Image"), gr.Row():
         with gr.Column():
@@ -306,6 +306,7 @@ def _image_tab(settings: list[Any], info: gr.JSON) -> None:
         guarded(after_image), [checkpoint, engine, classes, info], [headline, classes],
         api_visibility="private",
     )  # fmt: skip
+    return annotated
 
 
 def _webcam_tab(settings: list[Any]) -> None:
@@ -351,12 +352,13 @@ def _video_tab(settings: list[Any], info: gr.JSON) -> None:
     )
 
 
-def build_tab() -> None:
+def build_tab() -> gr.Image:
     ui.model_card(SPEC)
     settings = _settings()
     tabs = gr.Column()  # filled below, once the run info they share (shown after them) exists
     info = ui.run_info()
     with tabs, gr.Tabs():
-        _image_tab(settings, info)
+        annotated = _image_tab(settings, info)
         _webcam_tab(settings)
         _video_tab(settings, info)
+    return annotated
