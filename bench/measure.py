@@ -2,7 +2,8 @@
 
 - `demo_vs_bare`: import the demo module, its first `predict` (cold: load + call), then warm
   calls of the demo and of the bare model interleaved (so drift in machine speed hits both),
-  medians and their ratio; peak RSS of the demo alone, read before the bare model is loaded.
+  at least `repeats` each and more for quick calls (about 2 s per side, at most 50), medians
+  and their ratio; peak RSS of the demo alone, read before the bare model is loaded.
 - `concurrent_first_requests`: N threads call a demo's `predict` at once on an empty cache;
   counts how many times the loader ran (`runtime.load_model` is wrapped to count its loader).
 - `all_loaded` / `cycle`: every demo loaded at once, and every demo in turn under a small
@@ -15,6 +16,7 @@ import contextlib
 import cProfile
 import importlib
 import io
+import math
 import os
 import pstats
 import resource
@@ -29,6 +31,8 @@ from typing import Any
 from bench.cases import CASES, Case
 
 MB = 1024 * 1024
+SAMPLE_MS = 2000.0  # warm calls fill about this much time per side when calls are quick
+MAX_REPEATS = 50
 
 
 # helpers
@@ -126,7 +130,10 @@ def demo_vs_bare(
     dev = runtime.device()
     dtype = runtime.dtype_for(spec, dev)
     bare_load_ms, bare = timed_ms(lambda: case.bare(checkpoint, dev, dtype))
-    bare()  # its warm-up call
+    bare_warm_ms = timed_ms(bare)[0]  # its warm-up call
+    # A call of a few ms is at the mercy of the scheduler: take enough calls to fill about
+    # SAMPLE_MS per side (at least `repeats`, at most MAX_REPEATS), the same count for both.
+    repeats = max(repeats, min(MAX_REPEATS, math.ceil(SAMPLE_MS / max(bare_warm_ms, 1.0))))
     demo_ms, bare_ms, stages = [], [], []
     for i in range(repeats):
         # Alternate which goes first, so a slow patch of the machine hits both alike.
@@ -154,6 +161,7 @@ def demo_vs_bare(
         "peak_rss_mb": round(demo_peak, 1),
         "peak_gpu_mb": demo_gpu_peak,
         "bare_load_ms": round(bare_load_ms, 1),
+        "repeats": repeats,
         "demo_ms": _round(demo_ms),
         "bare_ms": _round(bare_ms),
         "demo_median_ms": round(demo_median, 2),
@@ -299,9 +307,11 @@ def _engine_call(key: str, module: Any, engine: str | None) -> Any:
 def cycle(
     keys: list[str], checkpoints: dict[str, Path], max_loaded: int = 2, rounds: int = 2
 ) -> dict[str, Any]:
-    """Every demo in turn, `rounds` times, with GALLERY_MAX_LOADED=`max_loaded`: peak RSS."""
+    """Every demo in turn, `rounds` times, with GALLERY_MAX_LOADED=`max_loaded`: peak RSS, with
+    glibc's arenas capped as `python app.py` caps them (a server's memory, not a script's)."""
     from demos.core import runtime
 
+    runtime.limit_malloc_arenas()
     os.environ["GALLERY_MAX_LOADED"] = str(max_loaded)
     modules = {}
     for key in keys:

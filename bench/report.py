@@ -122,7 +122,8 @@ def markdown(results: dict[str, Any]) -> str:
         f"Measured {m['date']} on {describe(m)}.",
         f"Full-size architectures with random weights, real where the Weights column says so "
         f"(`{command(opts)}`); warm times are "
-        f"medians of {opts['repeats']} calls, demo and bare call interleaved; took "
+        f"medians of {opts['repeats']} calls or more (about 2 s of calls per side when a call "
+        "is quick, up to 50), demo and bare call interleaved; took "
         f"{results.get('total_s', 0) / 60:.1f} min.",
         "",
     ]

@@ -237,7 +237,7 @@ def build_tab() -> gr.Textbox:
     ui.model_card(SPEC)
     with gr.Row():
         with gr.Column():
-            clip = ui.audio_input("English speech")
+            clip = ui.audio_input("Speech in the model's language (English for the default)")
             decoder = gr.Radio(list(DECODERS), value="greedy", label="Decoding")
             beam_width = gr.Slider(
                 1,
