@@ -244,9 +244,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     results["machine"] = {**report.host(), **machine}
     cyc = results.get("cycle", {})
-    results["memory_bound"] = report.memory_bound(
-        results["demos"], cyc.get("rss_after_import_mb") if "error" not in cyc else None
-    )
+    results["memory_bound"] = report.memory_bound(cyc) if "error" not in cyc else None
     results["total_s"] = round(time.perf_counter() - started, 1)
     table = report.markdown(results)
     out = Path(args.out)

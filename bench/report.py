@@ -65,15 +65,12 @@ def verdict(value: float | None, target: float, fmt: str = "{:.2f}") -> str:
     return f"{'PASS' if margin >= 0 else 'MISS'} ({fmt.format(abs(margin))} {said})"
 
 
-def memory_bound(demos: dict[str, dict], base_mb: float | None) -> dict[str, Any] | None:
-    """The cycling target: the app's base RSS plus the two largest models' own peaks."""
+def memory_bound(cycle: dict[str, Any]) -> dict[str, Any] | None:
+    """The cycling target: the app's base RSS (every tab used once, nothing loaded) plus the two
+    largest models' own peaks, each measured alone in the same process (`measure.cycle`)."""
+    base_mb = cycle.get("base_mb")
     footprints = sorted(
-        (
-            (r["peak_rss_mb"] - r["rss_after_import_mb"], key)
-            for key, r in demos.items()
-            if "peak_rss_mb" in r and r.get("rss_after_import_mb") is not None
-        ),
-        reverse=True,
+        ((mb, key) for key, mb in (cycle.get("alone_mb") or {}).items()), reverse=True
     )
     if base_mb is None or len(footprints) < 2:
         return None
