@@ -233,9 +233,8 @@ def test_live_chunks_grow_the_transcript(tiny, speech, monkeypatch):
     assert len(slow) >= 2 and all(b - a >= 2.5 for a, b in itertools.pairwise(slow))
 
 
-def test_the_guard_against_loops_runs_on_short_clips_too(tiny, speech, monkeypatch):
-    pipe, _ = whisper_engines.load(None)
-    monkeypatch.setattr(pipe, "decoding", {**whisper_pipeline.DECODING, "max_length": 5})
+def _generate_calls(pipe, monkeypatch) -> list[dict]:
+    """The keyword arguments of every `generate` call the loaded model gets from now on."""
     seen: list[dict] = []
     generate = pipe.model.generate
 
@@ -244,6 +243,13 @@ def test_the_guard_against_loops_runs_on_short_clips_too(tiny, speech, monkeypat
         return generate(**kwargs)
 
     monkeypatch.setattr(pipe.model, "generate", spy)
+    return seen
+
+
+def test_the_guard_against_loops_runs_on_short_clips_too(tiny, speech, monkeypatch):
+    pipe, _ = whisper_engines.load(None)
+    monkeypatch.setattr(pipe, "decoding", {**whisper_pipeline.DECODING, "max_length": 5})
+    seen = _generate_calls(pipe, monkeypatch)
     result = whisper.predict(speech, language="en")  # 5 s: one window
     assert result.duration_s < whisper.WINDOW_S
     short = seen[-1]
@@ -260,14 +266,7 @@ def test_live_drafts_decode_once_and_the_last_pass_in_full(tiny, speech, monkeyp
     cost seconds on a buffer cut mid-word); the pass after the stop keeps OpenAI's guard, so the
     text that stays is the one a file upload gives."""
     pipe, _ = whisper_engines.load(None, engine="pytorch")
-    seen: list[dict] = []
-    generate = pipe.model.generate
-
-    def spy(**kwargs):
-        seen.append(kwargs)
-        return generate(**kwargs)
-
-    monkeypatch.setattr(pipe.model, "generate", spy)
+    seen = _generate_calls(pipe, monkeypatch)
     pcm = (audio.load_audio(speech).samples * 32767).astype(np.int16)
     state = None
     for start in range(0, 16_000 * 2, 8_000):
