@@ -100,6 +100,26 @@ def timed_ms(call: Callable[[], Any]) -> tuple[float, Any]:
     return ms_since(start), out
 
 
+@contextlib.contextmanager
+def environment(**values: str) -> Iterator[None]:
+    """Set environment variables for the block, put back after (and the gallery's device
+    choice read again with them)."""
+    from demos.core import runtime
+
+    before = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    runtime.device.cache_clear()  # GALLERY_DEVICE is read once; read it again, here and after
+    try:
+        yield
+    finally:
+        for k, v in before.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        runtime.device.cache_clear()
+
+
 def point_at(key: str, checkpoint: Path) -> None:
     """Make the demo load `checkpoint`, the way a user overrides its default."""
     os.environ[f"GALLERY_{key.upper()}_MODEL"] = str(checkpoint)

@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import re
 import statistics
 import tempfile
@@ -37,6 +36,8 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+from bench.measure import environment
 
 TARGET_RATIO = 1.10  # the gallery may take at most 10 % longer than the bare faster-whisper call
 SHARED_MEDIA = Path(__file__).resolve().parents[2] / "shared" / "media"
@@ -89,24 +90,13 @@ def _environment(threads: int, **values: str) -> Iterator[None]:
     """Environment variables and torch's thread count for the block, put back after."""
     import torch
 
-    from demos.core import runtime
-
-    values = {"OMP_NUM_THREADS": str(threads), **values}
-    before = {k: os.environ.get(k) for k in values}
     torch_threads = torch.get_num_threads()
-    os.environ.update(values)
     torch.set_num_threads(threads)
-    runtime.device.cache_clear()  # GALLERY_DEVICE is read once; read it again, here and after
     try:
-        yield
+        with environment(OMP_NUM_THREADS=str(threads), **values):
+            yield
     finally:
-        for k, v in before.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
         torch.set_num_threads(torch_threads)
-        runtime.device.cache_clear()
 
 
 def _time(sides: dict[str, Callable[[], str]], runs: int) -> dict[str, dict[str, Any]]:

@@ -29,16 +29,17 @@ import argparse
 import contextlib
 import importlib.util
 import json
-import os
 import statistics
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from bench.measure import environment
 
 TARGET_RATIO = 1.10  # the gallery may take at most 10 % longer than ultralytics' ONNX Runtime call
 WARMUP = 2  # untimed calls per side (the first builds the predictor and the runtime's session)
@@ -49,25 +50,6 @@ REAL_TFLITE = Path(__file__).resolve().parents[2] / "shared/realweights/files/yo
 
 
 # helpers
-
-
-@contextlib.contextmanager
-def _environment(**values: str) -> Iterator[None]:
-    """Set environment variables for the block (and the gallery's device choice with them)."""
-    from demos.core import runtime
-
-    before = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    runtime.device.cache_clear()  # GALLERY_DEVICE is read once; read it again, here and after
-    try:
-        yield
-    finally:
-        for k, v in before.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        runtime.device.cache_clear()
 
 
 def _counts(labels: list[str]) -> dict[str, int]:
@@ -134,7 +116,7 @@ def measure(work_dir: Path, runs: int = 10) -> dict[str, Any]:
 
     work_dir = Path(work_dir)
     home = work_dir / "gallery-home"  # the gallery's ONNX export cache, inside the work folder
-    with _environment(GALLERY_HOME=str(home), GALLERY_DEVICE="cpu"):
+    with environment(GALLERY_HOME=str(home), GALLERY_DEVICE="cpu"):
         yolo_weights.configure_ultralytics()
         from ultralytics import YOLO
 

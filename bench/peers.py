@@ -21,6 +21,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bench.report import verdict
+
 log = logging.getLogger("bench.peers")
 ROOT = Path(__file__).resolve().parents[1]
 FETCH = ROOT.parent / "shared" / "realweights" / "fetch.py"
@@ -99,9 +101,7 @@ def measure(env: dict[str, str], work_dir: Path, runs: int) -> dict[str, Any]:
 
 
 def _verdict(figures: dict[str, Any], key: str) -> str:
-    ratio, target = figures[key], figures["target_ratio"]
-    gap = abs(target - ratio)
-    return f"PASS ({gap:.2f} under)" if ratio <= target else f"MISS ({gap:.2f} over)"
+    return verdict(figures[key], figures["target_ratio"])
 
 
 def markdown(peers: dict[str, Any]) -> str:
@@ -149,14 +149,9 @@ def markdown(peers: dict[str, Any]) -> str:
     live = peers.get("whisper_live", {})
     if "worst_lag_s" in live:
         lag, target = live["worst_lag_s"], live["target_lag_s"]
-        verdict = (
-            f"PASS ({target - lag:.2f} under)"
-            if lag <= target
-            else f"MISS ({lag - target:.2f} over)"
-        )
         rows.append(
             f"| Whisper's live panel ({live['engine']}), {live['clip']}: the text on screen "
             f"at most this far behind the speaker | {lag:.2f} s | – | – | ≤ {target:g} s "
-            f"| {verdict} | final text = file transcript: {live['same_text']} |"
+            f"| {verdict(lag, target)} | final text = file transcript: {live['same_text']} |"
         )
     return "\n".join(rows)

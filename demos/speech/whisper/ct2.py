@@ -36,8 +36,7 @@ from demos.core.registry import Checkpoint
 from demos.core.runtime import Progress
 from demos.media import audio
 from demos.speech.whisper.convert import SIDECAR, ConversionFailed, converted
-from demos.speech.whisper.languages import LANGUAGES
-from demos.speech.whisper.pipeline import task_and_language, top_languages
+from demos.speech.whisper.pipeline import result_fields, task_and_language
 
 __all__ = ["COMPUTE", "DECODING", "ENGINE", "ConversionFailed", "WhisperCT2", "warm_up"]
 
@@ -192,15 +191,4 @@ class WhisperCT2(Pipeline[Any, dict[str, Any]]):
                 if w.word.strip():
                     w_start, w_end = _clamp(w.start, w.end, end_s)
                     words.append({"word": w.word.strip(), "start": w_start, "end": w_end})
-        code = outputs["language"]
-        return {
-            "text": " ".join(s["text"] for s in segments if s["text"]),
-            "language": code,
-            "language_name": LANGUAGES.get(code, code).title(),
-            "language_detected": outputs["detected"],
-            "languages": top_languages(outputs["languages"] or []) if outputs["detected"] else [],
-            "task": outputs["task"],
-            "duration_s": round(end_s, 3),
-            "segments": segments,
-            "words": words,
-        }
+        return result_fields(outputs, segments, words)

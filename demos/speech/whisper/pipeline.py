@@ -113,6 +113,26 @@ class WhisperResult(Transcript):
     run_info = info_dict  # the speech tabs' name for it
 
 
+def result_fields(
+    outputs: dict[str, Any], segments: list[dict[str, Any]], words: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The fields of a `WhisperResult`, the same from both engines: `outputs` holds the pass's
+    language, whether it was detected, the detection's probabilities, task and duration."""
+    code = outputs["language"]
+    detected = outputs["detected"]
+    return {
+        "text": " ".join(s["text"] for s in segments if s["text"]),
+        "language": code,
+        "language_name": LANGUAGES.get(code, code).title(),
+        "language_detected": detected,
+        "languages": top_languages(outputs["languages"] or []) if detected else [],
+        "task": outputs["task"],
+        "duration_s": round(outputs["duration_s"], 3),
+        "segments": segments,
+        "words": words,
+    }
+
+
 def task_and_language(params: dict[str, Any], multilingual: bool) -> tuple[str, str | None]:
     """The request's task and language code, checked the same way for both engines."""
     task = params.get("task") or "transcribe"
@@ -292,15 +312,4 @@ class WhisperASR(Pipeline[Any, dict[str, Any]]):
                 words += self._words(seg, outputs["language"], end_s)
         for seg in segments:
             seg["text"] = seg["text"].strip()
-        code = outputs["language"]
-        return {
-            "text": " ".join(s["text"] for s in segments if s["text"]),
-            "language": code,
-            "language_name": LANGUAGES.get(code, code).title(),
-            "language_detected": outputs["detected"],
-            "languages": top_languages(outputs["languages"]),
-            "task": outputs["task"],
-            "duration_s": round(end_s, 3),
-            "segments": segments,
-            "words": words,
-        }
+        return result_fields(outputs, segments, words)
