@@ -136,8 +136,9 @@ def sweep_empty_folders(max_age_s: float | None = None, now: float | None = None
 
 
 def sweep_all(blocks: Any, max_age_s: float | None = None) -> None:
-    """One round: Gradio's cache for `blocks` (None: everything it made), the gallery's folder,
-    the empty folders Gradio leaves."""
+    """One round over what is older than `max_age_s` (default: the window; 0 at exit: all):
+    the files Gradio made for `blocks`, the gallery's own folder, the empty folders Gradio
+    leaves."""
     from gradio.route_utils import delete_files_created_by_app  # Gradio's delete_cache round
 
     max_age_s = schedule()[1] if max_age_s is None else max_age_s
